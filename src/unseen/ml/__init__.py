@@ -1,0 +1,1 @@
+"""Machine learning for unseen: one subpackage per task, traditional models only (no neural networks)."""
