@@ -1,0 +1,70 @@
+"""One Settings object for the whole project, read from the environment (prefix ``UNSEEN_``) and ``.env``.
+
+Nothing else in the package spells a path or a threshold: ask ``get_settings()``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The repository root when unseen runs from a checkout (``src/unseen/config.py`` -> repo)."""
+
+DEFAULT_SECRET_KEY = "development-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Every setting of unseen. Environment variables override the defaults: ``UNSEEN_DATABASE_URL=...``."""
+
+    model_config = SettingsConfigDict(env_prefix="UNSEEN_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+
+    var_dir: Path = PROJECT_ROOT / "var"
+    """Git-ignored folder for the embedded database and other local state."""
+    database_url: str = ""
+    """SQLAlchemy URL. Empty means a SQLite file in ``var_dir``; ``postgresql+psycopg://...`` works too."""
+    reference_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
+    artefacts_dir: Path = PROJECT_ROOT / "artefacts"
+
+    session_cookie: str = "unseen_session"
+    csrf_cookie: str = "unseen_csrf"
+    session_lifetime_hours: float = Field(default=24 * 7, gt=0)
+    cookie_secure: bool = False
+    """Send cookies only over HTTPS. Off by default because the demo runs on plain http://127.0.0.1."""
+
+    operator_email: str = "operator@unseen.local"
+    operator_password: SecretStr = SecretStr("operator-demo")
+    demo_customer_password: SecretStr = SecretStr("shopper-demo")
+
+    page_size: int = Field(default=24, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_outside_development(self) -> "Settings":
+        if self.environment == "production" and self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
+            raise ValueError(
+                "UNSEEN_SECRET_KEY is the development default; set a long random secret "
+                "(for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "before running with UNSEEN_ENVIRONMENT=production"
+            )
+        if self.environment == "production" and self.operator_password.get_secret_value() == "operator-demo":
+            raise ValueError("UNSEEN_OPERATOR_PASSWORD is the demo default; set your own before running in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.var_dir / 'unseen.db'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own ``Settings`` instead)."""
+    return Settings()

@@ -1,0 +1,100 @@
+"""The shop application: ``create_app()`` wires settings, database, JSON API, HTML pages and error handling."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from unseen import __version__
+from unseen.config import Settings, get_settings
+from unseen.db import create_schema, make_engine
+from unseen.shop.errors import ShopError
+from unseen.shop.pages import pages_router
+from unseen.shop.pages.guard import LoginRequired
+from unseen.shop.pages.render import describe_errors, redirect, render
+from unseen.shop.routes import api_router
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+DESCRIPTION = """
+The shop of **unseen**: accounts, products, cart, favourites, orders. Every click, cart and favourite change
+is recorded as an event for the models to learn from.
+
+Authenticate with the session cookie set by `POST /api/auth/login`, or send its token as
+`Authorization: Bearer <token>`. Money is in integer cents.
+"""
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api") or request.url.path in ("/health", "/openapi.json")
+
+
+def _error_page(request: Request, status_code: int, title: str, messages: list[str]):
+    return render(request, "error.html", status_code=status_code, title=title, errors=messages)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the shop. Without arguments it reads the environment (``UNSEEN_*``) and opens that database."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.resolved_database_url)
+    create_schema(engine)
+
+    app = FastAPI(title="unseen shop", version=__version__, description=DESCRIPTION,
+                  openapi_tags=[{"name": n} for n in ("auth", "products", "cart", "favourites", "feed", "orders")])
+    app.state.settings = settings
+    app.state.engine = engine
+
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/health", tags=["health"], include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.exception_handler(ShopError)
+    async def shop_error(request: Request, exc: ShopError):
+        if isinstance(exc, LoginRequired):
+            if _wants_json(request):
+                return JSONResponse({"detail": "log in first"}, status_code=401)
+            return redirect(f"/login?next={exc.next_url}")
+        if _wants_json(request):
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+            return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+        titles = {401: "Please log in", 403: "Not allowed", 404: "Not found", 409: "That did not work"}
+        return _error_page(request, exc.status_code, titles.get(exc.status_code, "Something is wrong"), [exc.message])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        message = "there is no page at this address" if exc.status_code == 404 else str(exc.detail)
+        return _error_page(request, exc.status_code, "Not found" if exc.status_code == 404 else "Sorry", [message])
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        if _wants_json(request):
+            details = [
+                {key: value for key, value in error.items() if key in ("loc", "msg", "type")} for error in exc.errors()
+            ]
+            return JSONResponse({"detail": details}, status_code=422)
+        return _error_page(request, 422, "Please check the address", describe_errors(exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception):
+        # A bug, never the user's fault: log it with context, answer without a traceback.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _wants_json(request):
+            return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+        return _error_page(request, 500, "Sorry", ["something went wrong on our side; it has been logged"])
+
+    return app

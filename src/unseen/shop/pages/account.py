@@ -1,0 +1,88 @@
+"""Register, log in, log out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+
+from unseen.shop import crud
+from unseen.shop.deps import OptionalAuth, SessionDep, SettingsDep, clear_session_cookie, client_ip, set_session_cookie
+from unseen.shop.errors import Conflict, Unauthorized
+from unseen.shop.pages.render import redirect, render, safe_next, validate_form
+from unseen.shop.schemas import LoginIn
+from unseen.tables import UserCreate
+
+router = APIRouter()
+Text = Annotated[str, Form()]
+
+
+def _log_in(request: Request, session, settings, user, next_url: str, msg: str):
+    _, token = crud.start_session(
+        session=session, user=user, lifetime=timedelta(hours=settings.session_lifetime_hours),
+        ip=client_ip(request), user_agent=request.headers.get("user-agent"),
+    )
+    session.commit()
+    response = redirect(next_url, msg=msg)
+    set_session_cookie(response, token=token, settings=settings)
+    return response
+
+
+@router.get("/register")
+def register_page(request: Request, auth: OptionalAuth, session: SessionDep):
+    return render(request, "register.html", auth=auth, session=session, form={})
+
+
+@router.post("/register")
+def register(request: Request, session: SessionDep, settings: SettingsDep, auth: OptionalAuth,
+             email: Text = "", full_name: Text = "", password: Text = ""):
+    form = {"email": email, "full_name": full_name}
+    user_in, errors = validate_form(UserCreate, {"email": email, "full_name": full_name, "password": password})
+    if user_in is None:
+        return render(request, "register.html", auth=auth, session=session, form=form, errors=errors, status_code=422)
+    try:
+        user = crud.create_user(session=session, user_in=user_in)
+    except Conflict as exc:
+        return render(request, "register.html", auth=auth, session=session, form=form, errors=[exc.message],
+                      status_code=409)
+    return _log_in(request, session, settings, user, "/products", "registered")
+
+
+@router.get("/login")
+def login_page(request: Request, auth: OptionalAuth, session: SessionDep, next: str | None = None):
+    return render(request, "login.html", auth=auth, session=session, form={}, next=safe_next(next))
+
+
+@router.post("/login")
+def login(request: Request, session: SessionDep, settings: SettingsDep, auth: OptionalAuth,
+          email: Text = "", password: Text = "", next: Text = ""):
+    target = safe_next(next)
+    form = {"email": email}
+    body, errors = validate_form(LoginIn, {"email": email, "password": password})
+    if body is None:
+        return render(request, "login.html", auth=auth, session=session, form=form, next=target, errors=errors,
+                      status_code=422)
+    try:
+        user = crud.authenticate(session=session, email=str(body.email), password=body.password,
+                                 ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+    except Unauthorized as exc:
+        session.commit()  # keep the login_fail event
+        return render(request, "login.html", auth=auth, session=session, form=form, next=target,
+                      errors=[exc.message], status_code=401)
+    return _log_in(request, session, settings, user, target, "logged_in")
+
+
+@router.get("/logout")
+def logout_page(request: Request, auth: OptionalAuth, session: SessionDep):
+    return render(request, "logout.html", auth=auth, session=session)
+
+
+@router.post("/logout")
+def logout(auth: OptionalAuth, session: SessionDep, settings: SettingsDep):
+    if auth is not None:
+        crud.end_session(session=session, user_session=auth.session)
+        session.commit()
+    response = redirect("/", msg="logged_out")
+    clear_session_cookie(response, settings=settings)
+    return response

@@ -1,0 +1,50 @@
+"""Landing page, product feed (paged, category filter, search) and product pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from unseen.shop import crud
+from unseen.shop.deps import OptionalAuth, ProductId, SessionDep
+from unseen.shop.pages.render import render
+
+router = APIRouter()
+
+
+@router.get("/")
+def landing(request: Request, auth: OptionalAuth, session: SessionDep):
+    return render(request, "index.html", auth=auth, session=session,
+                  popular=crud.popular_products(session=session, limit=8),
+                  categories=crud.list_categories(session=session))
+
+
+@router.get("/products")
+def product_feed(
+    request: Request,
+    auth: OptionalAuth,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    category: Annotated[str | None, Query(max_length=60)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    order: Annotated[str, Query(pattern="^(name|price|newest)$")] = "name",
+):
+    per_page = request.app.state.settings.page_size
+    query = (q or "").replace("\x00", "").strip()
+    items, total = crud.list_products(session=session, page=page, per_page=per_page, category=category or None,
+                                      query=query, order=order)
+    favourites = crud.favourite_ids(session=session, user_id=auth.user.id) if auth else set()
+    picks = [] if (query or category or page > 1) else crud.popular_products(session=session, limit=4)
+    return render(request, "products.html", auth=auth, session=session, items=items, total=total, page=page,
+                  pages=crud.pages(total, per_page), category=category or "", q=query, order=order, picks=picks,
+                  favourites=favourites, categories=crud.list_categories(session=session))
+
+
+@router.get("/products/{product_id}")
+def product_page(product_id: ProductId, request: Request, auth: OptionalAuth, session: SessionDep):
+    product = crud.get_product(session=session, product_id=product_id)
+    crud.record_view(engine=request.app.state.engine, product_id=product.id,
+                     user_id=auth.user.id if auth else None, session_id=auth.session.id if auth else None)
+    favourite = auth is not None and product.id in crud.favourite_ids(session=session, user_id=auth.user.id)
+    return render(request, "product.html", auth=auth, session=session, product=product, favourite=favourite)

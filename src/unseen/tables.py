@@ -1,0 +1,222 @@
+"""Every table of unseen in one place, with the small family of API models that belongs to each entity.
+
+Times are aware UTC datetimes (``utcnow()``); SQLModel stores them as UTC (without an offset on SQLite) and gives
+them back in UTC.
+Money is in integer cents.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, EmailStr, StringConstraints
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+MAX_ID = 2**63 - 1
+"""The largest id a database integer column holds; anything larger is refused before it reaches SQL."""
+
+
+def utcnow() -> datetime:
+    """Now, in UTC (every time in every table is an aware UTC datetime)."""
+    return datetime.now(UTC)
+
+
+def _no_control_characters(value: str) -> str:
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+CleanText = Annotated[str, AfterValidator(_no_control_characters)]
+Name = Annotated[CleanText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Category = Annotated[CleanText, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Description = Annotated[CleanText, StringConstraints(max_length=5000)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+
+
+class Role(str, enum.Enum):
+    customer = "customer"
+    operator = "operator"
+
+
+class EventKind(str, enum.Enum):
+    view = "view"
+    cart_add = "cart_add"
+    cart_remove = "cart_remove"
+    favourite_add = "favourite_add"
+    favourite_remove = "favourite_remove"
+    purchase = "purchase"
+    login_ok = "login_ok"
+    login_fail = "login_fail"
+    logout = "logout"
+
+
+# --- users and sessions -------------------------------------------------------------------------------------
+
+
+class UserBase(SQLModel):
+    email: EmailStr = Field(max_length=254)
+    full_name: Name
+
+
+class UserCreate(UserBase):
+    password: Password
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    full_name: str = Field(max_length=200)
+    password_hash: str
+    role: Role = Field(default=Role.customer)
+    country: str | None = Field(default=None, max_length=2)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserPublic(SQLModel):
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    created_at: datetime
+
+
+class UserSession(SQLModel, table=True):
+    """A server-side login session; the browser holds only a random token whose SHA-256 is stored here."""
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+    end_reason: str | None = Field(default=None, max_length=40)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=400)
+
+
+# --- catalogue ------------------------------------------------------------------------------------------------
+
+
+class ProductBase(SQLModel):
+    name: Name
+    category: Category
+    price_cents: int = Field(ge=1, le=100_000_000, description="Price in cents")
+    stock: int = Field(ge=0, le=10_000_000)
+    description: Description = ""
+
+
+class ProductCreate(ProductBase):
+    sku: Annotated[CleanText, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
+
+
+class ProductUpdate(SQLModel):
+    name: Name | None = None
+    category: Category | None = None
+    price_cents: int | None = Field(default=None, ge=1, le=100_000_000)
+    stock: int | None = Field(default=None, ge=0, le=10_000_000)
+    description: Description | None = None
+
+
+class Product(SQLModel, table=True):
+    __table_args__ = (Index("ix_product_active_category", "deleted_at", "category"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(max_length=40, unique=True, index=True)
+    name: str = Field(max_length=200, index=True)
+    category: str = Field(max_length=60, index=True)
+    price_cents: int
+    stock: int
+    description: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    deleted_at: datetime | None = Field(default=None)
+
+
+class ProductPublic(SQLModel):
+    id: int
+    sku: str
+    name: str
+    category: str
+    price_cents: int
+    stock: int
+    description: str
+
+
+# --- cart, favourites, orders -----------------------------------------------------------------------------------
+
+
+class CartItem(SQLModel, table=True):
+    __tablename__ = "cart_item"
+    __table_args__ = (UniqueConstraint("user_id", "product_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    product_id: int = Field(foreign_key="product.id")
+    quantity: int
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class Favourite(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("user_id", "product_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    product_id: int = Field(foreign_key="product.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "shop_order"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    total_cents: int
+    status: str = Field(default="placed", max_length=20)
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    quantity: int
+    unit_price_cents: int
+
+
+# --- events -------------------------------------------------------------------------------------------------------
+
+
+class Event(SQLModel, table=True):
+    """One thing a user did: a view, a cart or favourite change, a purchase, a login or logout."""
+
+    __table_args__ = (
+        Index("ix_event_user_at", "user_id", "at"),
+        Index("ix_event_kind_at", "kind", "at"),
+    )
+
+    # BIGINT on PostgreSQL (events outgrow 2**31), INTEGER on SQLite where only that is an alias of the rowid.
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite"))
+    at: datetime = Field(default_factory=utcnow, index=True)
+    kind: EventKind
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    session_id: int | None = Field(default=None, foreign_key="user_session.id", index=True)
+    product_id: int | None = Field(default=None, foreign_key="product.id", index=True)
+    quantity: int | None = None
+    extra: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class Meta(SQLModel, table=True):
+    """Small key/value facts about the database itself (what was seeded, with which parameters)."""
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
