@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     """Send cookies only over HTTPS. Off by default because the demo runs on plain http://127.0.0.1."""
 
-    operator_email: str = "operator@unseen.local"
+    operator_email: str = "operator@unseen.example"
     operator_password: SecretStr = SecretStr("operator-demo")
     demo_customer_password: SecretStr = SecretStr("shopper-demo")
 

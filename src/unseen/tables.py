@@ -15,8 +15,8 @@ from pydantic import AfterValidator, EmailStr, StringConstraints
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-MAX_ID = 2**63 - 1
-"""The largest id a database integer column holds; anything larger is refused before it reaches SQL."""
+MAX_ID = 2**31 - 1
+"""The largest id the API accepts (a 32-bit integer): anything larger is refused before it reaches SQL."""
 
 
 def utcnow() -> datetime:

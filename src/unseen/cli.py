@@ -1,0 +1,139 @@
+"""The ``unseen`` command: seed the shop, serve it, keep the API contract."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from unseen.config import PROJECT_ROOT, Settings
+
+app = typer.Typer(help="unseen: traditional machine learning that secures, personalises and monitors a shop.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+
+DatabaseUrl = Annotated[Optional[str], typer.Option("--database-url", help="SQLAlchemy URL (default: UNSEEN_DATABASE_URL or var/unseen.db)")]
+
+
+def _settings(database_url: str | None) -> Settings:
+    try:
+        return Settings(database_url=database_url) if database_url else Settings()
+    except ValueError as exc:
+        console.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _engine(settings: Settings):
+    from sqlalchemy.exc import ArgumentError
+
+    from unseen.db import make_engine
+
+    try:
+        return make_engine(settings.resolved_database_url)
+    except ArgumentError as exc:
+        console.print(f"[red]Cannot use the database URL {settings.resolved_database_url!r}:[/red] {exc}. "
+                      "Expected something like sqlite:///var/unseen.db or postgresql://user:pass@host/db")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def seed(
+    database_url: DatabaseUrl = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed (and --until) gives the same shop")] = 7,
+    customers: Annotated[int, typer.Option(min=1, max=100_000, help="How many customers")] = 400,
+    months: Annotated[int, typer.Option(min=1, max=120, help="Months of history, ending at --until")] = 26,
+    products: Annotated[int, typer.Option(min=10, max=5000, help="Real products to take from the retail sample")] = 600,
+    until: Annotated[Optional[str], typer.Option(help="Last day of history, YYYY-MM-DD (default: today)")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Drop every table first and seed from scratch")] = False,
+) -> None:
+    """Build a realistic catalogue and history of orders and events. Idempotent: a second run changes nothing."""
+    from unseen.simulate.seed import SeedConflict, SeedParameters
+    from unseen.simulate.seed import seed as run_seed
+
+    settings = _settings(database_url)
+    try:
+        last_day = date.fromisoformat(until) if until else None
+    except ValueError:
+        console.print(f"[red]--until {until!r} is not a date;[/red] expected YYYY-MM-DD, for example 2026-11-21")
+        raise typer.Exit(2) from None
+    params = SeedParameters(seed=seed, customers=customers, months=months, products=products,
+                            **({"until": last_day} if last_day else {}))
+    engine = _engine(settings)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        try:
+            summary = run_seed(engine, settings, params, reset=reset, progress=progress)
+        except SeedConflict as exc:
+            console.print(f"[red]Not seeded:[/red] {exc}")
+            raise typer.Exit(1) from None
+
+    table = Table(title=f"unseen seed: {summary.status}", show_header=False)
+    table.add_row("database", engine.url.render_as_string(hide_password=True))
+    table.add_row("history", f"{summary.first_day} to {summary.last_day}")
+    table.add_row("catalogue", f"{summary.products:,} products ({summary.catalogue_source})")
+    for key in ("customers", "sessions", "orders", "order_lines", "events"):
+        table.add_row(key.replace("_", " "), f"{getattr(summary, key):,}")
+    table.add_row("events by kind", ", ".join(f"{k} {v:,}" for k, v in summary.events_by_kind.items()))
+    table.add_row("operator login", f"{settings.operator_email} / (UNSEEN_OPERATOR_PASSWORD)")
+    table.add_row("customer login", "jane.doe@shoppers.example / (UNSEEN_DEMO_CUSTOMER_PASSWORD, default shopper-demo)")
+    console.print(table)
+
+
+@app.command()
+def serve(
+    database_url: DatabaseUrl = None,
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Run the shop with uvicorn (one worker)."""
+    import uvicorn
+
+    from unseen.shop import create_app
+
+    settings = _settings(database_url)
+    shop = create_app(settings, _engine(settings))
+    console.print(f"unseen shop on [bold]http://{host}:{port}/[/bold]  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(shop, host=host, port=port, log_level=log_level, access_log=False)
+
+
+@app.command()
+def openapi(
+    write: Annotated[bool, typer.Option("--write", help="Write api/openapi.json instead of checking it")] = False,
+) -> None:
+    """Check (or with --write, regenerate) the committed API contract api/openapi.json."""
+    from unseen.shop.contract import CONTRACT_PATH, current_schema
+
+    rendered = json.dumps(current_schema(), indent=2, sort_keys=True) + "\n"
+    if write:
+        CONTRACT_PATH.write_text(rendered)
+        console.print(f"wrote {CONTRACT_PATH.relative_to(PROJECT_ROOT)}")
+        return
+    if not CONTRACT_PATH.exists() or CONTRACT_PATH.read_text() != rendered:
+        console.print("[red]api/openapi.json differs from the running code;[/red] review the change, then run "
+                      "`unseen openapi --write`")
+        raise typer.Exit(1)
+    console.print("api/openapi.json matches the code")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

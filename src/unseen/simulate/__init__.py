@@ -1,0 +1,1 @@
+"""Simulated shop life: catalogue and history seeding now; shoppers and attackers over real HTTP later."""

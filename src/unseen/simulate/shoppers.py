@@ -1,0 +1,72 @@
+"""Simulated customers with habits: where they live, which browser they use, what they like, how often they come."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FIRST_NAMES = ["Jane", "Oliver", "Amelia", "Noah", "Isla", "Leo", "Ava", "Arthur", "Mia", "Oscar", "Freya", "Theo",
+               "Lily", "Harry", "Grace", "Jack", "Sofia", "George", "Emily", "Lucas", "Hannah", "Max", "Chloe", "Ben",
+               "Lena", "Jonas", "Marie", "Paul", "Emma", "Louis", "Sara", "Finn", "Zoe", "Adam", "Ines", "Hugo"]
+LAST_NAMES = ["Doe", "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel",
+              "Wright", "Walker", "Evans", "Thomas", "Roberts", "Muller", "Schmidt", "Martin", "Bernard", "Dubois",
+              "Jansen", "de Vries", "Murphy", "Kelly", "Garcia", "Rossi", "Novak", "Nielsen", "Berg", "Costa"]
+COUNTRIES = ["GB", "DE", "FR", "NL", "IE", "US", "ES", "BE", "CH", "NO"]
+COUNTRY_WEIGHTS = [0.55, 0.1, 0.08, 0.05, 0.05, 0.05, 0.04, 0.03, 0.03, 0.02]
+USER_AGENTS = {
+    "Chrome/Windows": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Chrome/macOS": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Safari/iOS": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
+    "Safari/macOS": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Safari/605.1.15",
+    "Firefox/Windows": "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Edge/Windows": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+    "Chrome/Android": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+}
+BROWSER_WEIGHTS = [0.3, 0.12, 0.2, 0.08, 0.1, 0.08, 0.12]
+
+
+@dataclass
+class Shopper:
+    index: int
+    full_name: str
+    email: str
+    country: str
+    browser: str
+    ip: str
+    visits_per_month: float
+    preferred_hour: int
+    category_taste: np.ndarray  # a weight per category, summing to one
+    first_month: int
+    last_month: int  # exclusive: a shopper may stop coming (churn)
+
+    @property
+    def user_agent(self) -> str:
+        return USER_AGENTS[self.browser]
+
+
+def make_shoppers(rng: np.random.Generator, *, count: int, categories: list[str], months: int) -> list[Shopper]:
+    """``count`` shoppers with stable habits. The first is Jane Doe, a habitual US Chrome user."""
+    shoppers = []
+    browsers = list(USER_AGENTS)
+    for i in range(count):
+        if i == 0:
+            first, last, country, browser = "Jane", "Doe", "US", "Chrome/Windows"
+        else:
+            first = FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))]
+            last = LAST_NAMES[int(rng.integers(len(LAST_NAMES)))]
+            country = str(rng.choice(COUNTRIES, p=COUNTRY_WEIGHTS))
+            browser = str(rng.choice(browsers, p=BROWSER_WEIGHTS))
+        slug = f"{first}.{last}".lower().replace(" ", "")
+        email = f"{slug}@shoppers.example" if i == 0 else f"{slug}.{i}@shoppers.example"
+        taste = rng.dirichlet(np.full(len(categories), 0.4))
+        first_month = 0 if rng.random() < 0.6 else int(rng.integers(0, max(1, months - 1)))
+        lifetime = int(rng.geometric(1 / 30)) if rng.random() < 0.35 else months
+        shoppers.append(Shopper(
+            index=i, full_name=f"{first} {last}", email=email, country=country, browser=browser,
+            ip=f"10.{int(rng.integers(0, 256))}.{int(rng.integers(0, 256))}.{int(rng.integers(1, 255))}",
+            visits_per_month=float(np.clip(rng.lognormal(0.6, 0.7), 0.2, 20.0)),
+            preferred_hour=int(np.clip(rng.normal(19, 3.5), 6, 23)),
+            category_taste=taste, first_month=first_month, last_month=min(months, first_month + lifetime),
+        ))
+    return shoppers

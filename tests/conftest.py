@@ -1,0 +1,88 @@
+"""Shared fixtures: a fresh in-memory database and shop per test, and helpers to act as a customer or operator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from unseen.config import PROJECT_ROOT, Settings
+from unseen.db import create_schema, make_engine
+from unseen.shop import create_app
+from unseen.shop.security import hash_password
+from unseen.tables import Product, Role, User
+
+PASSWORD = "correct horse battery"
+
+
+def reference_data_dir() -> Path:
+    """The shared reference data: ``UNSEEN_REFERENCE_DATA`` or ``../shared/data`` beside the repository."""
+    return Path(os.environ.get("UNSEEN_REFERENCE_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(environment="test", var_dir=tmp_path / "var", artefacts_dir=tmp_path / "artefacts",
+                    reference_data_dir=reference_data_dir())
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    engine = make_engine("sqlite://")
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def add_product(engine: Engine, *, name: str = "Blue Mug", category: str = "Kitchen", price_cents: int = 450,
+                stock: int = 10, description: str = "", sku: str | None = None) -> Product:
+    with Session(engine, expire_on_commit=False) as session:
+        product = Product(sku=sku or f"T-{name[:10]}-{price_cents}-{stock}", name=name, category=category,
+                          price_cents=price_cents, stock=stock, description=description)
+        session.add(product)
+        session.commit()
+        return product
+
+
+def add_user(engine: Engine, *, email: str, role: Role = Role.customer, password: str = PASSWORD) -> User:
+    with Session(engine, expire_on_commit=False) as session:
+        user = User(email=email, full_name=email.split("@")[0].title(), role=role, password_hash=hash_password(password))
+        session.add(user)
+        session.commit()
+        return user
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+    """Log in through the API; returns the bearer header (the cookie is kept by the client too)."""
+    response = client.post("/api/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+@pytest.fixture
+def customer(client: TestClient, engine: Engine) -> dict[str, str]:
+    add_user(engine, email="jane@example.com")
+    return login(client, "jane@example.com")
+
+
+@pytest.fixture
+def operator(client: TestClient, engine: Engine) -> dict[str, str]:
+    add_user(engine, email="op@example.com", role=Role.operator)
+    return login(client, "op@example.com")
