@@ -62,10 +62,12 @@ def make_shoppers(rng: np.random.Generator, *, count: int, categories: list[str]
         taste = rng.dirichlet(np.full(len(categories), 0.4))
         first_month = 0 if rng.random() < 0.6 else int(rng.integers(0, max(1, months - 1)))
         lifetime = int(rng.geometric(1 / 30)) if rng.random() < 0.35 else months
+        if i == 0:  # Jane is a loyal regular: there from the start, never churns, comes often
+            first_month, lifetime = 0, months
         shoppers.append(Shopper(
             index=i, full_name=f"{first} {last}", email=email, country=country, browser=browser,
             ip=f"10.{int(rng.integers(0, 256))}.{int(rng.integers(0, 256))}.{int(rng.integers(1, 255))}",
-            visits_per_month=float(np.clip(rng.lognormal(0.6, 0.7), 0.2, 20.0)),
+            visits_per_month=3.0 if i == 0 else float(np.clip(rng.lognormal(0.6, 0.7), 0.2, 20.0)),
             preferred_hour=int(np.clip(rng.normal(19, 3.5), 6, 23)),
             category_taste=taste, first_month=first_month, last_month=min(months, first_month + lifetime),
         ))

@@ -44,6 +44,9 @@ def product_feed(
 @router.get("/products/{product_id}")
 def product_page(product_id: ProductId, request: Request, auth: OptionalAuth, session: SessionDep):
     product = crud.get_product(session=session, product_id=product_id)
+    # End this request's read transaction before the view's own write transaction: SQLite cannot open one
+    # inside the other when both share a connection (an in-memory database).
+    session.commit()
     crud.record_view(engine=request.app.state.engine, product_id=product.id,
                      user_id=auth.user.id if auth else None, session_id=auth.session.id if auth else None)
     favourite = auth is not None and product.id in crud.favourite_ids(session=session, user_id=auth.user.id)

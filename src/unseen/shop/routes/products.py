@@ -43,6 +43,9 @@ def categories(session: SessionDep) -> dict[str, int]:
 def get_product(product_id: ProductId, request: Request, session: SessionDep, auth: OptionalAuth) -> ProductPublic:
     """One product; the view is recorded as an event."""
     product = crud.get_product(session=session, product_id=product_id)
+    # End this request's read transaction before the view's own write transaction: SQLite cannot open one
+    # inside the other when both share a connection (an in-memory database).
+    session.commit()
     crud.record_view(engine=request.app.state.engine, product_id=product.id,
                      user_id=auth.user.id if auth else None, session_id=auth.session.id if auth else None)
     return ProductPublic.model_validate(product)

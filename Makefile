@@ -1,0 +1,65 @@
+# unseen: `make demo` runs the shop, `make test` runs the whole suite. Both build what they need first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: help env demo serve seed test test-deps browser postgres bench openapi clean
+
+help:
+	@echo "make demo       create the environment, seed the shop, serve it on http://$(HOST):$(PORT)"
+	@echo "make test       create the environment, install test dependencies, run the whole suite"
+	@echo "make bench      run the benchmarks in bench/ and print their figures"
+	@echo "make openapi    regenerate api/openapi.json after an intended API change"
+	@echo "make clean      remove the environment and generated data"
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "unseen needs Python 3.11 or newer"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[dev]'
+	touch $(STAMP)
+
+seed: env
+	$(BIN)/unseen seed
+
+demo: env
+	$(BIN)/unseen seed
+	@echo
+	@echo "  Shop:      http://$(HOST):$(PORT)/"
+	@echo "  API docs:  http://$(HOST):$(PORT)/docs"
+	@echo "  Customer:  jane.doe@shoppers.example / shopper-demo"
+	@echo "  Operator:  operator@unseen.example / operator-demo  (products at /operator/products)"
+	@echo "  Stop with Ctrl-C."
+	@echo
+	$(BIN)/unseen serve --host $(HOST) --port $(PORT)
+
+serve: env
+	$(BIN)/unseen serve --host $(HOST) --port $(PORT)
+
+# What the tests drive besides Python: Debian's Chromium (browser tests) and PostgreSQL's server binaries.
+test-deps: browser postgres
+
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }
+
+test: env test-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: env
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+openapi: env
+	$(BIN)/unseen openapi --write
+
+clean:
+	rm -rf $(VENV) var artefacts runs models data/processed
