@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from unseen.config import PROJECT_ROOT, Settings
+from unseen.config import Settings
 from unseen.db import create_schema, make_engine
 from unseen.shop import create_app
 from unseen.shop.security import hash_password
@@ -22,7 +21,7 @@ PASSWORD = "correct horse battery"
 
 def reference_data_dir() -> Path:
     """The shared reference data: ``UNSEEN_REFERENCE_DATA`` or ``../shared/data`` beside the repository."""
-    return Path(os.environ.get("UNSEEN_REFERENCE_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+    return Settings().reference_data_dir
 
 
 @pytest.fixture

@@ -55,3 +55,11 @@ def test_foreign_keys_are_enforced(tmp_path):
         session.add(CartItem(user_id=999, product_id=999, quantity=1))
         session.commit()
     engine.dispose()
+
+
+def test_reference_data_folder_comes_from_either_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("UNSEEN_REFERENCE_DATA", str(tmp_path / "a"))
+    assert Settings().reference_data_dir == tmp_path / "a"
+    monkeypatch.delenv("UNSEEN_REFERENCE_DATA")
+    monkeypatch.setenv("UNSEEN_REFERENCE_DATA_DIR", str(tmp_path / "b"))
+    assert Settings().reference_data_dir == tmp_path / "b"

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ DEFAULT_SECRET_KEY = "development-only-secret-change-me"
 class Settings(BaseSettings):
     """Every setting of unseen. Environment variables override the defaults: ``UNSEEN_DATABASE_URL=...``."""
 
-    model_config = SettingsConfigDict(env_prefix="UNSEEN_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="UNSEEN_", env_file=".env", extra="ignore", populate_by_name=True)
 
     environment: Literal["development", "test", "production"] = "development"
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
@@ -30,7 +30,11 @@ class Settings(BaseSettings):
     """Git-ignored folder for the embedded database and other local state."""
     database_url: str = ""
     """SQLAlchemy URL. Empty means a SQLite file in ``var_dir``; ``postgresql+psycopg://...`` works too."""
-    reference_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
+    reference_data_dir: Path = Field(
+        default=PROJECT_ROOT.parent / "shared" / "data",
+        validation_alias=AliasChoices("UNSEEN_REFERENCE_DATA", "UNSEEN_REFERENCE_DATA_DIR", "reference_data_dir"),
+    )
+    """Reference data written by others (read only, never copied into the repository)."""
     artefacts_dir: Path = PROJECT_ROOT / "artefacts"
 
     session_cookie: str = "unseen_session"
