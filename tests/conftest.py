@@ -26,7 +26,8 @@ def reference_data_dir() -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(environment="test", var_dir=tmp_path / "var", artefacts_dir=tmp_path / "artefacts",
+    # The feed ranking cache is off here so that a test sees the effect of an order at once; test_feed covers it.
+    return Settings(environment="test", var_dir=tmp_path / "var", artefacts_dir=tmp_path / "artefacts", feed_cache_seconds=0,
                     reference_data_dir=reference_data_dir())
 
 

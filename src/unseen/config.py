@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     demo_customer_password: SecretStr = SecretStr("shopper-demo")
 
     page_size: int = Field(default=24, ge=1, le=100)
+    feed_cache_seconds: float = Field(default=30.0, ge=0)
+    """How long the popularity ranking behind the feed is reused before it is recomputed from recent sales."""
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> "Settings":

@@ -16,6 +16,7 @@ from unseen import __version__
 from unseen.config import Settings, get_settings
 from unseen.db import create_schema, make_engine
 from unseen.shop.errors import ShopError
+from unseen.shop.feed import PopularityRanking
 from unseen.shop.pages import pages_router
 from unseen.shop.pages.guard import LoginRequired
 from unseen.shop.pages.render import describe_errors, redirect, render
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                   openapi_tags=[{"name": n} for n in ("auth", "products", "cart", "favourites", "feed", "orders")])
     app.state.settings = settings
     app.state.engine = engine
+    app.state.popularity = PopularityRanking(ttl_seconds=settings.feed_cache_seconds)
 
     app.include_router(api_router)
     app.include_router(pages_router)

@@ -194,10 +194,9 @@ def list_categories(*, session: Session) -> list[tuple[str, int]]:
     return [(c, int(n)) for c, n in rows]
 
 
-def popular_products(
-    *, session: Session, limit: int = 24, offset: int = 0, category: str | None = None, days: int = 90
-) -> list[Product]:
-    """Active products by units sold in the last ``days`` days, then by name: the feed for users with no history."""
+def popular_product_ids(*, session: Session, category: str | None = None, days: int = 90) -> list[int]:
+    """Active, in-stock product ids by units sold in the last ``days`` days, then by name: the ranking behind the
+    feed of visitors without history."""
     since = utcnow() - timedelta(days=days)
     sold = (
         select(OrderLine.product_id, func.sum(OrderLine.quantity).label("units"))
@@ -207,14 +206,22 @@ def popular_products(
         .subquery()
     )
     statement = (
-        select(Product)
+        select(Product.id)
         .outerjoin(sold, sold.c.product_id == Product.id)
         .where(col(Product.deleted_at).is_(None), Product.stock > 0)
     )
     if category:
         statement = statement.where(Product.category == category)
-    statement = statement.order_by(func.coalesce(sold.c.units, 0).desc(), col(Product.name)).offset(offset).limit(limit)
+    statement = statement.order_by(func.coalesce(sold.c.units, 0).desc(), col(Product.name), col(Product.id))
     return list(session.exec(statement).all())
+
+
+def products_by_ids(*, session: Session, ids: list[int]) -> list[Product]:
+    """The active products with these ids, in the order given."""
+    if not ids:
+        return []
+    found = {p.id: p for p in session.exec(select(Product).where(col(Product.id).in_(ids), col(Product.deleted_at).is_(None)))}
+    return [found[i] for i in ids if i in found]
 
 
 def _new_sku(session: Session) -> str:

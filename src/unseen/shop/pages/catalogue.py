@@ -16,7 +16,7 @@ router = APIRouter()
 @router.get("/")
 def landing(request: Request, auth: OptionalAuth, session: SessionDep):
     return render(request, "index.html", auth=auth, session=session,
-                  popular=crud.popular_products(session=session, limit=8),
+                  popular=request.app.state.popularity.products(session, limit=8),
                   categories=crud.list_categories(session=session))
 
 
@@ -35,7 +35,7 @@ def product_feed(
     items, total = crud.list_products(session=session, page=page, per_page=per_page, category=category or None,
                                       query=query, order=order)
     favourites = crud.favourite_ids(session=session, user_id=auth.user.id) if auth else set()
-    picks = [] if (query or category or page > 1) else crud.popular_products(session=session, limit=4)
+    picks = [] if (query or category or page > 1) else request.app.state.popularity.products(session, limit=4)
     return render(request, "products.html", auth=auth, session=session, items=items, total=total, page=page,
                   pages=crud.pages(total, per_page), category=category or "", q=query, order=order, picks=picks,
                   favourites=favourites, categories=crud.list_categories(session=session))
