@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# scikit-learn runs its array-API check on the hand-written estimators only with SciPy's array API switched on,
+# and skips it otherwise; it must be set before SciPy is first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -30,10 +30,13 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
-CleanText = Annotated[str, AfterValidator(_no_control_characters)]
-Name = Annotated[CleanText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Category = Annotated[CleanText, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-Description = Annotated[CleanText, StringConstraints(max_length=5000)]
+# The length limits come before the check for control characters: placed after a validator function they would be
+# measured before the whitespace is stripped, and a name of only spaces would pass as an empty name.
+_NoControlCharacters = AfterValidator(_no_control_characters)
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _NoControlCharacters]
+Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), _NoControlCharacters]
+Description = Annotated[str, StringConstraints(max_length=5000), _NoControlCharacters]
+Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), _NoControlCharacters]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
 
 
@@ -113,7 +116,7 @@ class ProductBase(SQLModel):
 
 
 class ProductCreate(ProductBase):
-    sku: Annotated[CleanText, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
+    sku: Sku | None = None
 
 
 class ProductUpdate(SQLModel):

@@ -192,5 +192,6 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Predicted labels from ``classes_``.
         """
+        check_is_fitted(self)
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]

@@ -18,7 +18,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
-from scipy.special import expit, log_expit, logsumexp
+from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
@@ -118,7 +118,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if self.classes_.size < 2:
             raise ValueError(
                 "LogisticRegression needs samples of at least 2 classes in the data, but the "
-                f"data contains only one class: {self.classes_[0]!r}."
+                f"data contains only one class: {self.classes_[0]}."
             )
 
         n_samples, n_features = X.shape
@@ -182,11 +182,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class in ``classes_``; rows sum to one.
         """
+        check_is_fitted(self)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             positive = expit(scores)
             return np.column_stack([1.0 - positive, positive])
-        return np.exp(scores - logsumexp(scores, axis=1, keepdims=True))
+        return np.exp(scores - _row_logsumexp(scores)[:, np.newaxis])
 
     def predict(self, X):
         """Most probable class.
@@ -201,6 +202,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Predicted labels from ``classes_``.
         """
+        check_is_fitted(self)
         scores = self.decision_function(X)
         best = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[best]
@@ -248,10 +250,11 @@ def _fit_multinomial(design, targets, penalty, tol, max_iter):
     """
     n_samples = design.shape[0]
     penalty = penalty[:, np.newaxis]
+    design_t = np.ascontiguousarray(design.T)
 
     def objective(theta):
         scores = design @ theta
-        log_norm = logsumexp(scores, axis=1)
+        log_norm = _row_logsumexp(scores)
         loss = np.mean(log_norm - np.sum(targets * scores, axis=1))
         return loss + 0.5 * np.sum(penalty * theta**2), (scores, log_norm)
 
@@ -259,7 +262,7 @@ def _fit_multinomial(design, targets, penalty, tol, max_iter):
     value, (scores, log_norm) = objective(theta)
     for n_iter in range(1, max_iter + 1):
         proba = np.exp(scores - log_norm[:, np.newaxis])
-        gradient = design.T @ (proba - targets) / n_samples + penalty * theta
+        gradient = design_t @ (proba - targets) / n_samples + penalty * theta
         gradient_norm = np.max(np.abs(gradient))
         if gradient_norm <= tol:
             return theta, n_iter, True
@@ -269,18 +272,27 @@ def _fit_multinomial(design, targets, penalty, tol, max_iter):
             moved = design @ direction
             weighted = proba * moved
             weighted -= proba * weighted.sum(axis=1, keepdims=True)
-            return design.T @ weighted / n_samples + penalty * direction
+            return design_t @ weighted / n_samples + penalty * direction
 
-        # Forcing term of Eisenstat and Walker: solve loosely far from the optimum and
-        # tightly near it, which keeps Newton's superlinear convergence at low cost.
+        # Forcing sequence min(0.5, sqrt(|g|)) (Nocedal and Wright, Numerical Optimization,
+        # section 7.1): solve loosely far from the optimum and tightly near it, which keeps
+        # superlinear convergence at low cost. Below tol / 2 the quadratic model's gradient
+        # at the new point is as small as the stopping test asks; solving further is wasted.
         forcing = min(0.5, np.sqrt(gradient_norm))
-        direction = _conjugate_gradient(hessian_times, -gradient, forcing)
+        residual_tol = max(forcing * np.sqrt(np.sum(gradient**2)), 0.5 * tol)
+        direction = _conjugate_gradient(hessian_times, -gradient, residual_tol)
         theta, value, (scores, log_norm), moved = _armijo_step(
             objective, theta, value, gradient, direction
         )
         if not moved:
             return theta, n_iter, True  # converged to floating-point precision, as above
     return theta, max_iter, False
+
+
+def _row_logsumexp(scores):
+    """``log(sum(exp(scores), axis=1))`` without overflow: shift each row by its maximum."""
+    row_max = scores.max(axis=1)
+    return row_max + np.log(np.exp(scores - row_max[:, np.newaxis]).sum(axis=1))
 
 
 def _solve_positive(matrix, rhs):
@@ -293,18 +305,16 @@ def _solve_positive(matrix, rhs):
         return linalg.lstsq(matrix, rhs, check_finite=False)[0]
 
 
-def _conjugate_gradient(operator, rhs, forcing, max_iter=250):
+def _conjugate_gradient(operator, rhs, residual_tol, max_iter=250):
     """Approximately solve ``operator(x) = rhs`` by conjugate gradient.
 
-    Stops once the residual norm is below ``forcing`` times that of ``rhs``, or when a
-    direction shows no positive curvature (then the iterate so far is still a descent
-    direction).
+    Stops once the residual's Euclidean norm is at most ``residual_tol``, or when a direction
+    shows no positive curvature (the iterate so far is still a descent direction).
     """
     solution = np.zeros_like(rhs)
     residual = rhs.copy()
     search = residual.copy()
     residual_sq = np.sum(residual**2)
-    stop_sq = (forcing**2) * residual_sq
     for _ in range(max_iter):
         applied = operator(search)
         curvature = np.sum(search * applied)
@@ -314,7 +324,7 @@ def _conjugate_gradient(operator, rhs, forcing, max_iter=250):
         solution += step * search
         residual -= step * applied
         new_residual_sq = np.sum(residual**2)
-        if new_residual_sq <= stop_sq:
+        if new_residual_sq <= residual_tol**2:
             break
         search = residual + (new_residual_sq / residual_sq) * search
         residual_sq = new_residual_sq

@@ -7,7 +7,7 @@ one level per step.
 """
 
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from scipy.special import xlogy
@@ -37,7 +37,7 @@ class Tree:
     value : ndarray of shape (node_count, n_classes)
         Fraction of the node's training samples in each class.
     impurity : ndarray of shape (node_count,)
-        Gini index or entropy (in nats) of the node.
+        Gini index or entropy (in bits, as scikit-learn reports it) of the node.
     n_node_samples : ndarray of shape (node_count,)
         Number of training samples that reach the node.
     max_depth : int
@@ -108,7 +108,9 @@ class DecisionTreeClassifier(ClassifierMixin, BaseEstimator):
         fraction of ``n_features``, ``"sqrt"`` and ``"log2"`` functions of it, ``None`` all.
         If none of the drawn features can split the node, the rest are tried as well.
     random_state : int, RandomState instance or None, default=None
-        Seed for the feature draws; only matters when ``max_features`` is set.
+        Seed for the order in which features are searched at each node. With
+        ``max_features`` set it decides which features are drawn; otherwise it only decides
+        between splits that are exactly equally good.
 
     Attributes
     ----------
@@ -234,7 +236,9 @@ class DecisionTreeClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class in ``classes_``; rows sum to one.
         """
-        return self.tree_.value[self.apply(X)]
+        check_is_fitted(self)
+        leaves = self.apply(X)
+        return self.tree_.value[leaves]
 
     def predict(self, X):
         """Majority class of the leaf each sample lands in.
@@ -249,6 +253,7 @@ class DecisionTreeClassifier(ClassifierMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Predicted labels from ``classes_``.
         """
+        check_is_fitted(self)
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
 
@@ -310,22 +315,20 @@ class _TreeGrower:
         features_by_row = np.ascontiguousarray(X.T)
         # Small label dtypes let NumPy's stable sort use radix sort.
         y = y.astype(np.uint8 if n_classes <= np.iinfo(np.uint8).max else np.int32)
-        nodes = {name: [] for name in ("left", "right", "feature", "threshold", "impurity")}
-        values, sizes = [], []
+        nodes = {name: [] for name in ("left", "right", "feature", "threshold")}
+        class_counts = []
         depth_reached = 0
         # Each entry: the node's sample indices, its depth, and (parent id, is-left) to link.
         stack = [(np.arange(X.shape[0]), 0, None, False)]
         while stack:
             samples, depth, parent, is_left = stack.pop()
-            node_id = len(values)
+            node_id = len(class_counts)
             if parent is not None:
                 nodes["left" if is_left else "right"][parent] = node_id
             depth_reached = max(depth_reached, depth)
 
             counts = np.bincount(y[samples], minlength=n_classes)
-            values.append(counts / samples.size)
-            sizes.append(samples.size)
-            nodes["impurity"].append(_node_impurity(counts, self.criterion))
+            class_counts.append(counts)
             nodes["left"].append(TREE_LEAF)
             nodes["right"].append(TREE_LEAF)
             nodes["feature"].append(TREE_UNDEFINED)
@@ -348,29 +351,33 @@ class _TreeGrower:
             stack.append((samples[~goes_left], depth + 1, node_id, False))
             stack.append((samples[goes_left], depth + 1, node_id, True))
 
+        class_counts = np.array(class_counts, dtype=np.float64)
+        n_node_samples = class_counts.sum(axis=1)
+        fractions = class_counts / n_node_samples[:, np.newaxis]
         return Tree(
             children_left=np.array(nodes["left"], dtype=np.intp),
             children_right=np.array(nodes["right"], dtype=np.intp),
             feature=np.array(nodes["feature"], dtype=np.intp),
             threshold=np.array(nodes["threshold"], dtype=np.float64),
-            value=np.array(values, dtype=np.float64),
-            impurity=np.array(nodes["impurity"], dtype=np.float64),
-            n_node_samples=np.array(sizes, dtype=np.intp),
+            value=fractions,
+            impurity=_impurity(fractions, self.criterion),
+            n_node_samples=n_node_samples.astype(np.intp),
             max_depth=int(depth_reached),
         )
 
     def _find_split(self, features_by_row, y, samples, class_counts):
-        """Best ``(feature, threshold)`` for the node holding ``samples``, or ``None``."""
-        n_features = features_by_row.shape[0]
-        if self.max_features >= n_features:
-            return _best_split(
-                features_by_row, y, samples, class_counts, np.arange(n_features), self.criterion,
-                self.min_samples_leaf,
-            )
+        """Best ``(feature, threshold)`` for the node holding ``samples``, or ``None``.
+
+        Features are visited in a fresh random order at every node, even when all of them
+        are candidates, so that equally good splits on different features are chosen
+        between at random (as scikit-learn does) rather than always by the lowest index.
+        """
+        order = self.random_state.permutation(features_by_row.shape[0])
         # As in scikit-learn, keep looking past max_features when the drawn features are all
         # constant in this node, so a splittable node is never made a leaf by bad luck.
-        order = self.random_state.permutation(n_features)
         for candidates in (order[: self.max_features], order[self.max_features :]):
+            if candidates.size == 0:
+                break
             split = _best_split(
                 features_by_row, y, samples, class_counts, candidates, self.criterion,
                 self.min_samples_leaf,
@@ -380,12 +387,11 @@ class _TreeGrower:
         return None
 
 
-def _node_impurity(counts, criterion):
-    """Gini index or entropy (nats) of a node from its class counts."""
-    fractions = counts / counts.sum()
+def _impurity(fractions, criterion):
+    """Gini index or entropy (bits) of each row of class fractions."""
     if criterion == "gini":
-        return float(1.0 - np.sum(fractions**2))
-    return float(-np.sum(xlogy(fractions, fractions)))
+        return 1.0 - np.sum(fractions**2, axis=1)
+    return -np.sum(xlogy(fractions, fractions), axis=1) / np.log(2)
 
 
 def _best_split(features_by_row, y, samples, class_counts, features, criterion,
@@ -399,6 +405,7 @@ def _best_split(features_by_row, y, samples, class_counts, features, criterion,
 
     * Gini: ``sum_k L_k^2 / n_L + sum_k R_k^2 / n_R``
     * entropy: ``sum_k L_k log L_k + sum_k R_k log R_k - n_L log n_L - n_R log n_R``
+      (the base of the logarithm does not change the ranking, so natural logs serve)
 
     The left counts are cumulative class counts along the sorted order. Rather than
     materialise all ``n_classes`` of them per position, note that moving one sample of
@@ -418,9 +425,19 @@ def _best_split(features_by_row, y, samples, class_counts, features, criterion,
     first, last = min_samples_leaf - 1, n_samples - min_samples_leaf
     if last <= first:
         return None
-    values = features_by_row[np.ix_(features, samples)]
+    values = features_by_row[features[:, np.newaxis], samples]
+    # Deep in a tree many features are constant within the node (digits' blank border
+    # pixels everywhere); dropping them first saves sorting them.
+    varying = values.max(axis=1) > values.min(axis=1)
+    if not varying.any():
+        return None
+    if not varying.all():
+        features, values = features[varying], values[varying]
+    # Flat indices address row r, column c of a (n_candidates, n_samples) block as
+    # r * n_samples + c, which is cheaper than take_along_axis for many small nodes.
+    row_starts = (np.arange(features.size) * n_samples)[:, np.newaxis]
     order = np.argsort(values, axis=1)
-    sorted_values = np.take_along_axis(values, order, axis=1)
+    sorted_values = values.ravel()[order + row_starts]
     distinct = sorted_values[:, first + 1 : last + 1] > sorted_values[:, first:last]
     if not distinct.any():
         return None
@@ -430,6 +447,7 @@ def _best_split(features_by_row, y, samples, class_counts, features, criterion,
     class_sizes = np.repeat(class_counts, class_counts).astype(np.float64)
     rank = np.arange(n_samples) - np.repeat(np.cumsum(class_counts) - class_counts, class_counts)
     grouped = np.argsort(y[samples][order], axis=1, kind="stable")
+    threshold_position = (grouped + row_starts).ravel()
     n_left = np.arange(first + 1, last + 1, dtype=np.float64)
     n_right = n_samples - n_left
     if criterion == "gini":
@@ -441,8 +459,9 @@ def _best_split(features_by_row, y, samples, class_counts, features, criterion,
             class_sizes - rank, class_sizes - rank
         )
         right_start = float(np.sum(xlogy(class_counts, class_counts)))
-    left_sum = _cumulative_steps(left_step, grouped)[:, first:last]
-    right_sum = right_start + _cumulative_steps(right_step, grouped)[:, first:last]
+    left_sum = _cumulative_steps(left_step, threshold_position, values.shape)[:, first:last]
+    right_sum = _cumulative_steps(right_step, threshold_position, values.shape)[:, first:last]
+    right_sum += right_start
     if criterion == "gini":
         proxy = left_sum / n_left + right_sum / n_right
     else:
@@ -459,8 +478,8 @@ def _best_split(features_by_row, y, samples, class_counts, features, criterion,
     return int(features[column]), float(threshold)
 
 
-def _cumulative_steps(steps, grouped):
+def _cumulative_steps(steps, threshold_position, shape):
     """Place class-grouped ``steps`` at their samples' threshold positions and accumulate."""
-    placed = np.empty(grouped.shape)
-    np.put_along_axis(placed, grouped, steps[np.newaxis, :], axis=1)
+    placed = np.empty(shape)
+    placed.ravel()[threshold_position] = np.tile(steps, shape[0])
     return np.cumsum(placed, axis=1)

@@ -145,7 +145,8 @@ class BaseRecommender(BaseEstimator):
     items at request time, so a user's recommendations change the moment their items change,
     without retraining. They set ``item_ids_`` (the catalogue seen in ``fit``) and
     ``item_popularity_`` (one non-negative number per item, used to break ties and to serve users
-    with no known items), and implement ``_score_users``.
+    with no known items), and implement ``_score_users``. Recommending only reads the fitted
+    state, so one fitted model can serve concurrent requests.
     """
 
     @abstractmethod
@@ -207,21 +208,30 @@ class BaseRecommender(BaseEstimator):
         )
         return self._score_users(row)[0]
 
-    def _top(self, scores: np.ndarray, n: int) -> list[np.ndarray]:
-        """Per row of ``scores`` (2-d), positions of the best ``n`` finite scores, best first."""
-        key = scores + self._tie_break
+    def _top(self, scores: np.ndarray, n: int) -> tuple[list[np.ndarray], np.ndarray]:
+        """Per row of ``scores`` (2-d float64, overwritten), the best ``n`` finite positions, best first.
+
+        Returns the positions per row and ``scores`` with the popularity nudge added, from which
+        the caller reads the scores back as ``scores[row, top] - self._tie_break[top]``.
+        """
+        key = scores
+        key += self._tie_break
         width = min(n, key.shape[1])
         if width == 0:
-            return [np.empty(0, dtype=np.int64) for _ in range(key.shape[0])]
+            return [np.empty(0, dtype=np.int64) for _ in range(key.shape[0])], key
         if width < key.shape[1]:
-            top = np.argpartition(-key, width - 1, axis=1)[:, :width]
+            top = np.argpartition(key, key.shape[1] - width, axis=1)[:, -width:]
         else:
             top = np.broadcast_to(np.arange(width), key.shape).copy()
         top_key = np.take_along_axis(key, top, axis=1)
         order = np.argsort(-top_key, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         finite = np.isfinite(np.take_along_axis(top_key, order, axis=1))
-        return [row[keep] for row, keep in zip(top, finite, strict=True)]
+        return [row[keep] for row, keep in zip(top, finite, strict=True)], key
+
+    def _listing(self, key_row: np.ndarray, top: np.ndarray) -> Recommendations:
+        scores = key_row[top] - self._tie_break[top]
+        return list(zip(self.item_ids_[top].tolist(), scores.tolist(), strict=True))
 
     @staticmethod
     def _check_n(n: object) -> int:
@@ -262,12 +272,19 @@ class BaseRecommender(BaseEstimator):
         check_is_fitted(self, "item_ids_")
         n = self._check_n(n)
         index, weights = self._fold_in(user_items)
-        scores = self._score_one(index, weights)
+        scores = np.asarray(self._score_one(index, weights), dtype=np.float64)
         if exclude_seen:
             scores[index] = -np.inf
         scores[self._excluded_positions(exclude)] = -np.inf
-        top = self._top(scores[np.newaxis, :], n)[0]
-        return list(zip(self.item_ids_[top].tolist(), scores[top].tolist(), strict=True))
+        key = scores + self._tie_break
+        if n == 0:
+            return []
+        if n < len(key):
+            top = np.argpartition(key, len(key) - n)[len(key) - n :]
+        else:
+            top = np.arange(len(key))
+        top = top[np.argsort(-key[top], kind="stable")]
+        return self._listing(key, top[np.isfinite(key[top])])
 
     def recommend_many(
         self,
@@ -312,7 +329,7 @@ class BaseRecommender(BaseEstimator):
         if users is None:
             all_users = pd.unique(interactions["user_id"])
         else:
-            all_users = pd.unique(pd.Series(list(users), dtype=object))
+            all_users = pd.unique(pd.Series(list(users)))
         # Users without known items become empty rows, which the models answer with popularity.
         row_of_user = {user: row for row, user in enumerate(user_ids.tolist())}
         extra = [user for user in all_users.tolist() if user not in row_of_user]
@@ -332,9 +349,9 @@ class BaseRecommender(BaseEstimator):
             rows = matrix[[row for _, row in chunk]]
             scores = np.asarray(self._score_users(rows), dtype=np.float64)
             if exclude_seen:
-                scores[rows.nonzero()] = -np.inf
-            for offset, ((user, _), top) in enumerate(zip(chunk, self._top(scores, n), strict=True)):
-                result[user] = list(
-                    zip(self.item_ids_[top].tolist(), scores[offset, top].tolist(), strict=True)
-                )
+                # The stored entries, not nonzero(): an item with weight 0 is still seen.
+                scores[np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)), rows.indices] = -np.inf
+            tops, key = self._top(scores, n)
+            for offset, ((user, _), top) in enumerate(zip(chunk, tops, strict=True)):
+                result[user] = self._listing(key[offset], top)
         return result

@@ -11,9 +11,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseRecommender, item_popularity, user_item_matrix
 
-# Dense floats per similarity block when block_size is left to the model: 8M float32 is 32 MB,
-# small beside the sparse product that produces it.
-_BLOCK_CELLS = 8_000_000
+# Cells (items in the block x n_items) per similarity block when block_size is left to the model.
+# Only co-occurring pairs are stored, at roughly 30 bytes each with their temporaries, so even a
+# block where every pair co-occurs stays near 60 MB; smaller blocks only add per-block overhead.
+_BLOCK_CELLS = 2_000_000
 
 
 class ItemKNNRecommender(BaseRecommender):
@@ -43,8 +44,9 @@ class ItemKNNRecommender(BaseRecommender):
         out strong and weak neighbours (0.5 helped on MovieLens); above 1 lets the closest
         dominate.
     block_size : int, optional
-        Items whose similarities are computed at once. Memory grows with ``block_size * n_items``;
-        by default about 8 million cells per block.
+        Items whose similarities are computed at once. Memory grows with the co-occurring pairs
+        in a block, at most ``block_size * n_items``; by default ``2_000_000 // n_items`` items,
+        at most about 60 MB per block.
 
     Attributes
     ----------
@@ -151,44 +153,59 @@ class ItemKNNRecommender(BaseRecommender):
             size = size.astype(np.float32)
         item_vectors = vectors.T.tocsr()
 
-        k = min(self.n_neighbors, max(n_items - 1, 1))
         block = self.block_size or max(1, _BLOCK_CELLS // max(n_items, 1))
+        shrinkage = np.float32(self.shrinkage)
         rows, cols, values = [], [], []
         for start in range(0, n_items, block):
             stop = min(start + block, n_items)
-            gram = (item_vectors[start:stop] @ vectors).toarray()
+            # Only co-occurring pairs are stored, so a block costs what the data holds, not
+            # block x n_items; rare items have short rows.
+            gram = item_vectors[start:stop] @ vectors
+            row = np.repeat(np.arange(start, stop), np.diff(gram.indptr))
+            col = gram.indices
             if self.similarity == "jaccard":
-                denominator = size[start:stop, None] + size[None, :] - gram
+                denominator = size[row] + size[col] - gram.data
             else:
-                denominator = size[start:stop, None] * size[None, :]
-            denominator += np.float32(self.shrinkage)
-            np.divide(gram, denominator, out=gram, where=denominator > 0)
-            gram[denominator <= 0] = 0.0
-            gram[np.arange(stop - start), np.arange(start, stop)] = 0.0
-            if k < n_items:
-                top = np.argpartition(-gram, k - 1, axis=1)[:, :k]
-            else:
-                top = np.broadcast_to(np.arange(n_items), gram.shape)
-            top_values = np.take_along_axis(gram, top, axis=1)
-            keep = top_values > 0
-            rows.append(np.nonzero(keep)[0] + start)
-            cols.append(top[keep])
-            values.append(top_values[keep])
-        values = np.concatenate(values)
+                denominator = size[row] * size[col]
+            denominator += shrinkage
+            value = np.zeros_like(gram.data)
+            np.divide(gram.data, denominator, out=value, where=denominator > 0)
+            keep = (value > 0) & (row != col)
+            row, col, value = row[keep], col[keep], value[keep]
+            chosen = self._top_per_row(row - start, value, stop - start, self.n_neighbors)
+            rows.append(row[chosen])
+            cols.append(col[chosen])
+            values.append(value[chosen])
+        kept = np.concatenate(values)
         if self.similarity_power != 1.0:
-            values = values**self.similarity_power
-        similarity = sp.csr_matrix(
-            (values.astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
+            kept = kept**self.similarity_power
+        neighbours = sp.csr_matrix(
+            (kept.astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
             shape=(n_items, n_items),
         )
-        similarity.sort_indices()
-        return similarity
+        neighbours.sort_indices()
+        return neighbours
+
+    @staticmethod
+    def _top_per_row(row: np.ndarray, value: np.ndarray, n_rows: int, k: int) -> np.ndarray:
+        """Mask of the ``k`` largest values of each row, for entries grouped by (sorted) row."""
+        counts = np.bincount(row, minlength=n_rows)
+        chosen = np.ones(len(value), dtype=bool)
+        ends = np.cumsum(counts)
+        for heavy in np.flatnonzero(counts > k):
+            stop = ends[heavy]
+            begin = stop - counts[heavy]
+            segment = value[begin:stop]
+            losers = np.argpartition(segment, len(segment) - k)[: len(segment) - k]
+            chosen[begin + losers] = False
+        return chosen
 
     def _popularity_scores(self) -> np.ndarray:
         return self.item_popularity_ / max(self.item_popularity_.max(), 1.0)
 
     def _score_users(self, user_item: sp.csr_matrix) -> np.ndarray:
-        scores = (user_item @ self.similarity_).toarray().astype(np.float64)
+        # float64 weights times float32 similarities give float64 scores without another pass.
+        scores = (user_item.astype(np.float64, copy=False) @ self.similarity_).toarray()
         cold = np.diff(user_item.indptr) == 0
         if cold.any():
             scores[cold] = self._popularity_scores()
@@ -202,7 +219,9 @@ class ItemKNNRecommender(BaseRecommender):
         indptr = self.similarity_.indptr
         starts, stops = indptr[index], indptr[index + 1]
         lengths = stops - starts
-        cells = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
+        # Positions of all the user's neighbour entries in similarity_.data, without a Python loop.
+        first_of_run = np.cumsum(lengths) - lengths
+        cells = np.arange(lengths.sum()) + np.repeat(starts - first_of_run, lengths)
         return np.bincount(
             self.similarity_.indices[cells],
             weights=self.similarity_.data[cells] * np.repeat(weights, lengths),

@@ -29,13 +29,11 @@ SAR_REFERENCE = {"map": 0.1106, "ndcg": 0.3825, "precision": 0.3308, "recall": 0
 def reference_data_dir() -> Path:
     """Folder of shared reference data sets, never copied into the repository.
 
-    ``$UNSEEN_REFERENCE_DATA`` when set, otherwise ``../shared/data`` beside the repository root.
+    The project setting (``$UNSEEN_REFERENCE_DATA``, otherwise ``../shared/data`` beside the repository root).
     """
-    configured = os.environ.get(REFERENCE_DATA_ENV)
-    if configured:
-        return Path(configured)
-    repository_root = Path(__file__).resolve().parents[4]
-    return repository_root.parent / "shared" / "data"
+    from unseen.config import Settings
+
+    return Settings().reference_data_dir
 
 
 def load_movielens_100k(path: str | os.PathLike | None = None) -> pd.DataFrame:

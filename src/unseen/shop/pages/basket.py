@@ -44,7 +44,7 @@ def cart_add(request: Request, auth: PageAuth, session: SessionDep, product_id: 
              next: Text = ""):
     body, errors = validate_form(CartAddIn, {"product_id": product_id, "quantity": quantity})
     if body is None:
-        pid = int(product_id) if product_id.isdigit() and len(product_id) < 19 else 0
+        pid = int(product_id) if product_id.isascii() and product_id.isdigit() and len(product_id) < 19 else 0
         return _product_page_with_errors(request, auth, session, pid, errors, 422)
     try:
         crud.add_to_cart(session=session, user_id=auth.user.id, product_id=body.product_id, quantity=body.quantity,

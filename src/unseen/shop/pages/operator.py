@@ -25,7 +25,7 @@ def _price_cents(price: str) -> int | str:
     """'12.50' -> 1250; what cannot be read stays text so that validation names it."""
     try:
         value = round(float(price.replace("£", "").replace(",", "").strip()) * 100)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or infinite ("inf", "1e400")
         return price
     return value if abs(value) < 10**12 else price
 
