@@ -33,7 +33,8 @@ def reference_data_dir() -> Path:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # The feed ranking cache is off here so that a test sees the effect of an order at once; test_feed covers it.
-    return Settings(environment="test", var_dir=tmp_path / "var", artefacts_dir=tmp_path / "artefacts", feed_cache_seconds=0,
+    return Settings(environment="test", var_dir=tmp_path / "var", artefacts_dir=tmp_path / "artefacts",
+                    models_dir=tmp_path / "models", feed_cache_seconds=0, model_poll_seconds=0,
                     reference_data_dir=reference_data_dir())
 
 

@@ -47,10 +47,12 @@ def unseen_command(*args: str) -> list[str]:
 def shop_server(database_url: str, *, env: dict[str, str] | None = None) -> Iterator[str]:
     """``unseen serve`` in a subprocess on a free loopback port; yields its base URL and stops it afterwards."""
     port = free_port()
+    # A model registry of its own, so that models trained in the working copy do not leak into a test.
+    models = tempfile.mkdtemp(prefix="unseen-models-")
     process = subprocess.Popen(
         unseen_command("serve", "--database-url", database_url, "--port", str(port), "--log-level", "warning"),
-        cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
+        cwd=PROJECT_ROOT, env={**os.environ, "UNSEEN_MODELS_DIR": models, **(env or {})}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -63,6 +65,7 @@ def shop_server(database_url: str, *, env: dict[str, str] | None = None) -> Iter
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        shutil.rmtree(models, ignore_errors=True)
 
 
 @contextmanager

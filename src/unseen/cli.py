@@ -111,6 +111,52 @@ def serve(
     uvicorn.run(shop, host=host, port=port, log_level=log_level, access_log=False)
 
 
+TASKS = ("recommend",)
+
+
+def _check_task(task: str) -> str:
+    if task not in TASKS:
+        console.print(f"[red]Unknown task {task!r};[/red] expected one of: {', '.join(TASKS)}")
+        raise typer.Exit(2)
+    return task
+
+
+@app.command()
+def train(
+    task: Annotated[str, typer.Argument(help=f"What to train: {', '.join(TASKS)}")],
+    database_url: DatabaseUrl = None,
+    neighbors: Annotated[int, typer.Option(min=1, max=1000, help="recommend: neighbours kept per item")] = 30,
+    shrinkage: Annotated[float, typer.Option(min=0, help="recommend: similarity shrinkage")] = 10.0,
+    test_days: Annotated[int, typer.Option(min=1, max=365, help="days held out to judge the model")] = 30,
+) -> None:
+    """Train TASK's model on the shop's data, register it, and promote it if it beats the promoted one."""
+    from unseen.ml.registry import ModelRegistry
+    from unseen.ml.training import RecommendParameters, train_recommend
+
+    _check_task(task)
+    settings = _settings(database_url)
+    registry = ModelRegistry(settings.models_dir)
+    with console.status("training ...") as status:
+        try:
+            result = train_recommend(_engine(settings), registry,
+                                     RecommendParameters(n_neighbors=neighbors, shrinkage=shrinkage, test_days=test_days),
+                                     keep=settings.model_keep_versions, progress=lambda m: status.update(m))
+        except ValueError as exc:
+            console.print(f"[red]Not trained:[/red] {exc}")
+            raise typer.Exit(1) from None
+    table = Table(title=f"unseen train {task}: version {result.version.version}")
+    table.add_column("metric on the held-out days")
+    table.add_column("model", justify="right")
+    table.add_column("popularity baseline", justify="right")
+    for key, value in result.metrics.items():
+        table.add_row(key, f"{value:.4f}", f"{result.baseline.get(key, float('nan')):.4f}")
+    console.print(table)
+    verdict = "[green]promoted[/green]" if result.decision.promoted else "[yellow]not promoted[/yellow]"
+    console.print(f"{verdict}: {result.decision.reason}")
+    if result.pruned:
+        console.print(f"pruned old versions: {', '.join(result.pruned)}")
+
+
 @app.command()
 def openapi(
     write: Annotated[bool, typer.Option("--write", help="Write api/openapi.json instead of checking it")] = False,

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     """Reference data written by others (read only, never copied into the repository)."""
     artefacts_dir: Path = PROJECT_ROOT / "artefacts"
 
+    models_dir: Path = PROJECT_ROOT / "models"
+    """The model registry (git-ignored): versions, metadata and which one is promoted."""
+    model_keep_versions: int = Field(default=5, ge=1)
+    model_poll_seconds: float = Field(default=5.0, ge=0)
+    """How often the API checks the registry for a newly promoted model (a read of one small file)."""
+
     session_cookie: str = "unseen_session"
     csrf_cookie: str = "unseen_csrf"
     session_lifetime_hours: float = Field(default=24 * 7, gt=0)

@@ -16,7 +16,9 @@ from unseen import __version__
 from unseen.config import Settings, get_settings
 from unseen.db import create_schema, make_engine
 from unseen.shop.errors import ShopError
-from unseen.shop.feed import PopularityRanking
+from unseen.ml.registry import ModelRegistry
+from unseen.ml.serving import PromotedModel
+from unseen.shop.feed import Feed, PopularityRanking
 from unseen.shop.pages import pages_router
 from unseen.shop.pages.guard import LoginRequired
 from unseen.shop.pages.render import describe_errors, redirect, render
@@ -25,6 +27,7 @@ from unseen.shop.routes import api_router
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+RECOMMENDER_TASK = "recommend"
 
 DESCRIPTION = """
 The shop of **unseen**: accounts, products, cart, favourites, orders. Every click, cart and favourite change
@@ -54,6 +57,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.popularity = PopularityRanking(ttl_seconds=settings.feed_cache_seconds)
+    app.state.recommender = PromotedModel(ModelRegistry(settings.models_dir), RECOMMENDER_TASK,
+                                          poll_seconds=settings.model_poll_seconds)
+    app.state.feed = Feed(popularity=app.state.popularity, model=app.state.recommender.get)
 
     app.include_router(api_router)
     app.include_router(pages_router)

@@ -423,3 +423,26 @@ def order_lines(*, session: Session, order_ids: list[int]) -> dict[int, list[tup
 
 def pages(total: int, per_page: int) -> int:
     return max(1, math.ceil(total / per_page))
+
+
+# --- what the feed needs to know about a user -------------------------------------------------------------------
+
+INTEREST_CHANGES = (EventKind.cart_add, EventKind.cart_remove, EventKind.favourite_add, EventKind.favourite_remove,
+                    EventKind.purchase)
+
+
+def interest_stamp(*, session: Session, user_id: int) -> int:
+    """The id of the user's latest cart, favourite or purchase event: it changes exactly when their interests do."""
+    return int(session.exec(
+        select(func.coalesce(func.max(Event.id), 0)).where(Event.user_id == user_id, col(Event.kind).in_(INTEREST_CHANGES))
+    ).one())
+
+
+def recent_product_events(*, session: Session, user_id: int, limit: int = 500) -> list[tuple[int, str, datetime]]:
+    """The user's latest product events, newest first: (product_id, kind, at)."""
+    rows = session.exec(
+        select(Event.product_id, Event.kind, Event.at)
+        .where(Event.user_id == user_id, col(Event.product_id).is_not(None))
+        .order_by(col(Event.id).desc()).limit(limit)
+    ).all()
+    return [(int(p), k.value if isinstance(k, EventKind) else str(k), at) for p, k, at in rows]

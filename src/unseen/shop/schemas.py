@@ -74,7 +74,8 @@ class OrderPublic(SQLModel):
 
 
 class FeedPublic(SQLModel):
-    strategy: str = Field(description="How the items were chosen: `popular` (units sold recently) for now")
+    strategy: str = Field(description="`personal` (item-kNN over the user's own events) or `popular` (recent sales)")
+    model_version: str | None = Field(default=None, description="The recommender version behind a personal feed")
     items: list[ProductPublic]
     page: int
     per_page: int

@@ -24,7 +24,7 @@ from unseen.db import create_schema, session_scope
 from unseen.shop.security import hash_password
 from unseen.simulate.catalogue import CatalogueProduct, build_catalogue
 from unseen.simulate.seasons import seasonal_profile
-from unseen.simulate.shoppers import Shopper, make_shoppers
+from unseen.simulate.shoppers import STYLES, Shopper, make_shoppers
 from unseen.tables import (
     Event,
     EventKind,
@@ -104,6 +104,9 @@ class _History:
         self.by_category = [np.flatnonzero(category_of == c) for c in range(len(categories))]
         self.popularity = [_zipf_weights(rng, len(ix)) if len(ix) else np.array([]) for ix in self.by_category]
         self.prices = np.array([p.price_cents for p in catalogue])
+        # Each product has a style; shoppers favour theirs, which gives purchases the item-to-item structure
+        # (people who bought this also bought that) that popularity alone does not have.
+        self.styles = rng.integers(0, STYLES, size=len(catalogue))
 
     def run(self, progress: Progress | None) -> None:
         params, rng = self.params, self.rng
@@ -131,10 +134,11 @@ class _History:
             if progress:
                 progress("history", m + 1, params.months)
 
-    def _pick(self, category: int, k: int) -> np.ndarray:
+    def _pick(self, shopper: Shopper, category: int, k: int) -> np.ndarray:
         items = self.by_category[category]
         k = min(k, len(items))
-        return items[self.rng.choice(len(items), size=k, replace=False, p=self.popularity[category])]
+        p = self.popularity[category] * (0.1 + shopper.style_taste[self.styles[items]])
+        return items[self.rng.choice(len(items), size=k, replace=False, p=p / p.sum())]
 
     def _visit(self, shopper: Shopper, at: datetime, category_p: np.ndarray) -> None:
         rng = self.rng
@@ -147,7 +151,7 @@ class _History:
         category = int(rng.choice(len(category_p), p=category_p))
         if not len(self.by_category[category]):
             category = int(np.argmax([len(ix) for ix in self.by_category]))
-        viewed = self._pick(category, int(rng.integers(2, 9)))
+        viewed = self._pick(shopper, category, int(rng.integers(2, 9)))
         cart: dict[int, int] = {}
         for product in viewed:
             t += timedelta(seconds=int(rng.integers(8, 120)))

@@ -37,12 +37,17 @@ class Shopper:
     visits_per_month: float
     preferred_hour: int
     category_taste: np.ndarray  # a weight per category, summing to one
+    style_taste: np.ndarray  # a weight per product style (colourway, pattern), summing to one
     first_month: int
     last_month: int  # exclusive: a shopper may stop coming (churn)
 
     @property
     def user_agent(self) -> str:
         return USER_AGENTS[self.browser]
+
+
+STYLES = 8
+"""Product styles (a colourway or pattern that runs across categories); each shopper favours a few."""
 
 
 def make_shoppers(rng: np.random.Generator, *, count: int, categories: list[str], months: int) -> list[Shopper]:
@@ -60,6 +65,7 @@ def make_shoppers(rng: np.random.Generator, *, count: int, categories: list[str]
         slug = f"{first}.{last}".lower().replace(" ", "")
         email = f"{slug}@shoppers.example" if i == 0 else f"{slug}.{i}@shoppers.example"
         taste = rng.dirichlet(np.full(len(categories), 0.4))
+        style_taste = rng.dirichlet(np.full(STYLES, 0.3))
         first_month = 0 if rng.random() < 0.6 else int(rng.integers(0, max(1, months - 1)))
         lifetime = int(rng.geometric(1 / 30)) if rng.random() < 0.35 else months
         if i == 0:  # Jane is a loyal regular: there from the start, never churns, comes often
@@ -69,6 +75,6 @@ def make_shoppers(rng: np.random.Generator, *, count: int, categories: list[str]
             ip=f"10.{int(rng.integers(0, 256))}.{int(rng.integers(0, 256))}.{int(rng.integers(1, 255))}",
             visits_per_month=3.0 if i == 0 else float(np.clip(rng.lognormal(0.6, 0.7), 0.2, 20.0)),
             preferred_hour=int(np.clip(rng.normal(19, 3.5), 6, 23)),
-            category_taste=taste, first_month=first_month, last_month=min(months, first_month + lifetime),
+            category_taste=taste, style_taste=style_taste, first_month=first_month, last_month=min(months, first_month + lifetime),
         ))
     return shoppers

@@ -15,8 +15,9 @@ router = APIRouter()
 
 @router.get("/")
 def landing(request: Request, auth: OptionalAuth, session: SessionDep):
-    return render(request, "index.html", auth=auth, session=session,
-                  popular=request.app.state.popularity.products(session, limit=8),
+    feed = request.app.state.feed.page(session, user_id=auth.user.id if auth else None, category=None, offset=0,
+                                       limit=8)
+    return render(request, "index.html", auth=auth, session=session, feed=feed,
                   categories=crud.list_categories(session=session))
 
 
@@ -35,7 +36,8 @@ def product_feed(
     items, total = crud.list_products(session=session, page=page, per_page=per_page, category=category or None,
                                       query=query, order=order)
     favourites = crud.favourite_ids(session=session, user_id=auth.user.id) if auth else set()
-    picks = [] if (query or category or page > 1) else request.app.state.popularity.products(session, limit=4)
+    picks = None if (query or category or page > 1) else request.app.state.feed.page(
+        session, user_id=auth.user.id if auth else None, category=None, offset=0, limit=5)
     return render(request, "products.html", auth=auth, session=session, items=items, total=total, page=page,
                   pages=crud.pages(total, per_page), category=category or "", q=query, order=order, picks=picks,
                   favourites=favourites, categories=crud.list_categories(session=session))

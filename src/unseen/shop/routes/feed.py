@@ -13,8 +13,9 @@ router = APIRouter(prefix="/feed", tags=["feed"])
 @router.get("", response_model=FeedPublic)
 def feed(request: Request, session: SessionDep, auth: OptionalAuth, page: PageNumber = 1, per_page: PerPage = 24,
          category: CategoryFilter = None) -> FeedPublic:
-    """Products for this visitor: what sells most lately, in stock."""
-    items = request.app.state.popularity.products(session, category=category, offset=(page - 1) * per_page,
-                                                  limit=per_page)
-    return FeedPublic(strategy="popular", items=[ProductPublic.model_validate(p) for p in items], page=page,
-                      per_page=per_page)
+    """Products for this visitor: personal recommendations for a logged-in user with history (they follow the
+    user's cart and favourite changes on the very next request), else what sells most lately. In stock only."""
+    result = request.app.state.feed.page(session, user_id=auth.user.id if auth else None, category=category,
+                                         offset=(page - 1) * per_page, limit=per_page)
+    return FeedPublic(strategy=result.strategy, model_version=result.model_version,
+                      items=[ProductPublic.model_validate(p) for p in result.items], page=page, per_page=per_page)
