@@ -31,15 +31,23 @@ def _settings(database_url: str | None) -> Settings:
 
 
 def _engine(settings: Settings):
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, OperationalError
 
-    from unseen.db import make_engine
+    from sqlalchemy.engine import make_url
+
+    from unseen.db import create_schema, make_engine
 
     try:
-        return make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url)
+        create_schema(engine)  # idempotent: every command works on a fresh database
+        return engine
     except ArgumentError as exc:
         console.print(f"[red]Cannot use the database URL {settings.resolved_database_url!r}:[/red] {exc}. "
                       "Expected something like sqlite:///var/unseen.db or postgresql://user:pass@host/db")
+        raise typer.Exit(2) from None
+    except OperationalError as exc:
+        shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+        console.print(f"[red]Cannot reach the database {shown!r}:[/red] {exc.orig}")
         raise typer.Exit(2) from None
 
 
@@ -155,6 +163,44 @@ def train(
     console.print(f"{verdict}: {result.decision.reason}")
     if result.pruned:
         console.print(f"pruned old versions: {', '.join(result.pruned)}")
+
+
+@app.command()
+def evaluate(
+    task: Annotated[str, typer.Argument(help=f"What to evaluate: {', '.join(TASKS)}")],
+    database_url: DatabaseUrl = None,
+    movielens: Annotated[bool, typer.Option(help="recommend: also run the MovieLens 100k protocol")] = True,
+    test_days: Annotated[int, typer.Option(min=1, max=365, help="days held out on the shop's data")] = 30,
+) -> None:
+    """Evaluate TASK's method against its baselines; writes JSON and CSV under artefacts/evaluations/."""
+    import pandas as pd
+
+    from unseen.ml.training import RecommendParameters, evaluate_recommend
+    from unseen.tables import utcnow
+
+    _check_task(task)
+    settings = _settings(database_url)
+    with console.status(f"evaluating {task} ..."):
+        try:
+            rows = evaluate_recommend(_engine(settings), RecommendParameters(test_days=test_days), movielens=movielens)
+        except (ValueError, FileNotFoundError) as exc:
+            console.print(f"[red]Not evaluated:[/red] {exc}")
+            raise typer.Exit(1) from None
+    frame = pd.DataFrame(rows)
+    table = Table(title=f"unseen evaluate {task}")
+    columns = ["dataset", "model", "precision", "recall", "ndcg", "map", "hit_rate", "coverage"]
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("dataset", "model") else "right")
+    for row in rows:
+        table.add_row(*[row.get(c) if c in ("dataset", "model") else
+                        ("" if row.get(c) is None else f"{row[c]:.4f}") for c in columns])
+    console.print(table)
+    folder = settings.artefacts_dir / "evaluations"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"{task}-{utcnow():%Y%m%dT%H%M%SZ}"
+    frame.to_csv(stem.with_suffix(".csv"), index=False)
+    stem.with_suffix(".json").write_text(frame.to_json(orient="records", indent=2))
+    console.print(f"wrote {stem.with_suffix('.csv')} and {stem.with_suffix('.json')}")
 
 
 @app.command()

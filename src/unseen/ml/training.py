@@ -66,3 +66,36 @@ def train_recommend(engine: Engine, registry: ModelRegistry, params: RecommendPa
     decision = registry.promote_if_better("recommend", version.version, "holdout.ndcg")
     pruned = registry.prune("recommend", keep=keep)
     return TrainingResult("recommend", version, decision, reports["item_knn"], reports["popularity"], pruned)
+
+
+def evaluate_recommend(engine: Engine | None, params: RecommendParameters = RecommendParameters(), *,
+                       movielens: bool = True) -> list[dict[str, Any]]:
+    """Item-kNN against popularity: on the shop's last ``test_days`` (when ``engine`` is given) and on MovieLens 100k
+    under the Microsoft Recommenders protocol, beside their published SAR row. One row per dataset and model."""
+    from unseen.ml.recommend import (
+        MOVIELENS_PARAMETERS,
+        SAR_REFERENCE,
+        ItemKNNRecommender,
+        PopularityRecommender,
+        evaluate_top_k,
+        load_movielens_100k,
+        stratified_split,
+    )
+    from unseen.ml.recommend._shop import load_item_events, time_split_evaluation
+
+    rows: list[dict[str, Any]] = []
+    if engine is not None:
+        events = load_item_events(engine)
+        reports = time_split_evaluation(
+            events, lambda: ItemKNNRecommender(n_neighbors=params.n_neighbors, similarity=params.similarity,
+                                               shrinkage=params.shrinkage),
+            test_days=params.test_days, k=params.k, half_life_days=params.half_life_days)
+        rows += [{"dataset": f"shop, last {params.test_days} days", "model": name, **report}
+                 for name, report in reports.items()]
+    if movielens:
+        ratings = load_movielens_100k()
+        train, test = stratified_split(ratings, ratio=0.75, seed=42)
+        for name, model in (("item_knn", ItemKNNRecommender(**MOVIELENS_PARAMETERS)), ("popularity", PopularityRecommender())):
+            rows.append({"dataset": "MovieLens 100k", "model": name, **evaluate_top_k(model, train, test, k=10, weight=None)})
+        rows.append({"dataset": "MovieLens 100k", "model": "SAR (published)", **SAR_REFERENCE})
+    return rows

@@ -14,6 +14,7 @@ from ._metrics import (
     recall_at_k,
 )
 from ._movielens import (
+    MOVIELENS_PARAMETERS,
     SAR_REFERENCE,
     evaluate_top_k,
     load_movielens_100k,
@@ -23,6 +24,7 @@ from ._movielens import (
 from ._popularity import PopularityRecommender
 
 __all__ = [
+    "MOVIELENS_PARAMETERS",
     "DEFAULT_EVENT_WEIGHTS",
     "EVENTS_WITHOUT_ITEM",
     "SAR_REFERENCE",

@@ -22,6 +22,10 @@ from ._metrics import catalogue_coverage, ranking_report
 REFERENCE_DATA_ENV = "UNSEEN_REFERENCE_DATA"
 MOVIELENS_100K_FILE = Path("movielens-100k") / "u.data"
 
+MOVIELENS_PARAMETERS = {"similarity": "cosine", "n_neighbors": 10, "shrinkage": 50.0, "similarity_power": 0.5}
+"""Item-kNN parameters for MovieLens 100k, chosen by nDCG@10 on a validation split of the training part
+(``python bench/bench_recommend.py --tune`` repeats the search)."""
+
 # The SAR row of Recommenders' MovieLens 100k table (top 10, 75/25 stratified split).
 SAR_REFERENCE = {"map": 0.1106, "ndcg": 0.3825, "precision": 0.3308, "recall": 0.1764}
 

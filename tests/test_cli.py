@@ -1,0 +1,59 @@
+"""The `unseen` command in-process: train and evaluate, with clear refusals for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from unseen.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    url = f"sqlite:///{root}/shop.db"
+    result = runner.invoke(app, ["seed", "--database-url", url, "--customers", "60", "--products", "80",
+                                 "--months", "24", "--until", "2026-08-31"])
+    assert result.exit_code == 0, result.output
+    return root, url
+
+
+def test_train_recommend_registers_and_promotes(seeded, monkeypatch):
+    root, url = seeded
+    monkeypatch.setenv("UNSEEN_MODELS_DIR", str(root / "models"))
+    result = runner.invoke(app, ["train", "recommend", "--database-url", url, "--test-days", "60"])
+    assert result.exit_code == 0, result.output
+    assert "promoted" in result.output and "ndcg" in result.output
+    assert (root / "models" / "recommend" / "promoted.json").exists()
+
+
+def test_evaluate_recommend_writes_json_and_csv(seeded, monkeypatch):
+    root, url = seeded
+    monkeypatch.setenv("UNSEEN_ARTEFACTS_DIR", str(root / "artefacts"))
+    result = runner.invoke(app, ["evaluate", "recommend", "--database-url", url, "--test-days", "60", "--no-movielens"])
+    assert result.exit_code == 0, result.output
+    files = sorted((root / "artefacts" / "evaluations").iterdir())
+    assert {f.suffix for f in files} == {".csv", ".json"}
+    rows = json.loads(next(f for f in files if f.suffix == ".json").read_text())
+    assert {r["model"] for r in rows} == {"item_knn", "popularity"}
+
+
+def test_unknown_task_is_refused_with_the_choices(seeded):
+    result = runner.invoke(app, ["train", "weather", "--database-url", seeded[1]])
+    assert result.exit_code == 2 and "expected one of: recommend" in result.output
+
+
+def test_training_an_empty_shop_explains_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNSEEN_MODELS_DIR", str(tmp_path / "models"))
+    result = runner.invoke(app, ["train", "recommend", "--database-url", f"sqlite:///{tmp_path}/empty.db"])
+    assert result.exit_code == 1 and "unseen seed" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_database_url_is_explained(tmp_path):
+    result = runner.invoke(app, ["seed", "--database-url", "notadb://what"])
+    assert result.exit_code == 2 and "Expected something like" in result.output
