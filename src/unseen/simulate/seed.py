@@ -124,10 +124,11 @@ class _History:
                     continue
                 taste = shopper.category_taste * season
                 appetite = float(taste.sum()) / float(shopper.category_taste.sum())  # how much this month appeals
-                visits = rng.poisson(shopper.visits_per_month * trend * appetite * days / 30.4)
+                holiday = shopper.archetype.holiday_boost if month_start.month >= 10 else 1.0
+                visits = rng.poisson(shopper.visits_per_month * trend * appetite * holiday * days / 30.4)
                 for _ in range(visits):
                     day = int(rng.integers(1, days + 1))
-                    hour = int(np.clip(rng.normal(shopper.preferred_hour, 2.0), 0, 23))
+                    hour = int(rng.normal(shopper.preferred_hour, shopper.archetype.hour[1])) % 24
                     at = datetime(month_start.year, month_start.month, day, hour, int(rng.integers(0, 60)),
                                   int(rng.integers(0, 60)))
                     self._visit(shopper, at, taste / taste.sum())
@@ -138,6 +139,8 @@ class _History:
         items = self.by_category[category]
         k = min(k, len(items))
         p = self.popularity[category] * (0.1 + shopper.style_taste[self.styles[items]])
+        if shopper.archetype.price_bias:
+            p = p * (self.prices[items] / self.prices[items].min()) ** -shopper.archetype.price_bias
         return items[self.rng.choice(len(items), size=k, replace=False, p=p / p.sum())]
 
     def _visit(self, shopper: Shopper, at: datetime, category_p: np.ndarray) -> None:
@@ -151,17 +154,18 @@ class _History:
         category = int(rng.choice(len(category_p), p=category_p))
         if not len(self.by_category[category]):
             category = int(np.argmax([len(ix) for ix in self.by_category]))
-        viewed = self._pick(shopper, category, int(rng.integers(2, 9)))
+        kind = shopper.archetype
+        viewed = self._pick(shopper, category, int(rng.integers(kind.views[0], kind.views[1] + 1)))
         cart: dict[int, int] = {}
         for product in viewed:
             t += timedelta(seconds=int(rng.integers(8, 120)))
             events.append(dict(shopper=shopper.index, session=session, kind=EventKind.view, product=int(product),
                                quantity=None, at=t, extra=None))
-            if rng.random() < 0.12:
+            if rng.random() < kind.favourite_p:
                 events.append(dict(shopper=shopper.index, session=session, kind=EventKind.favourite_add,
                                    product=int(product), quantity=None, at=t + timedelta(seconds=3), extra=None))
-            if rng.random() < 0.3:
-                quantity = int(rng.choice([1, 1, 1, 2, 2, 3, 4, 6, 12]))
+            if rng.random() < kind.cart_p:
+                quantity = int(rng.choice(kind.quantities))
                 cart[int(product)] = cart.get(int(product), 0) + quantity
                 t += timedelta(seconds=int(rng.integers(3, 30)))
                 events.append(dict(shopper=shopper.index, session=session, kind=EventKind.cart_add,
@@ -171,7 +175,7 @@ class _History:
             t += timedelta(seconds=int(rng.integers(5, 60)))
             events.append(dict(shopper=shopper.index, session=session, kind=EventKind.cart_remove, product=product,
                                quantity=cart.pop(product), at=t, extra=None))
-        if cart and rng.random() < 0.6:
+        if cart and rng.random() < kind.buy_p:
             t += timedelta(seconds=int(rng.integers(30, 300)))
             order = len(self.orders)
             total = 0
