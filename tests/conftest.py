@@ -39,8 +39,10 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
-    engine = make_engine("sqlite://")
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    # A file, not ``sqlite://``: the monitor's background writer needs a connection of its own, and one shared
+    # in-memory connection cannot hold two transactions at once.
+    engine = make_engine(f"sqlite:///{tmp_path}/shop.db")
     create_schema(engine)
     yield engine
     engine.dispose()

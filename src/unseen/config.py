@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     model_poll_seconds: float = Field(default=5.0, ge=0)
     """How often the API checks the registry for a newly promoted model (a read of one small file)."""
 
+    monitor_enabled: bool = True
+    """Capture, judge and log every request (the request log, rules, anomaly model and automatic actions)."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Peers whose X-Forwarded-For is believed (addresses or CIDR networks), as uvicorn's forwarded-allow-ips."""
+    allowlist: list[str] = Field(default_factory=list)
+    """Addresses or networks that are never blocked (more can be added by operators at run time)."""
+
     session_cookie: str = "unseen_session"
     csrf_cookie: str = "unseen_csrf"
     session_lifetime_hours: float = Field(default=24 * 7, gt=0)

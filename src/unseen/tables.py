@@ -223,3 +223,64 @@ class Meta(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=100)
     value: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --- monitoring -----------------------------------------------------------------------------------------------------
+
+
+class RequestLog(SQLModel, table=True):
+    """Every request the shop answered (or refused), with its rule category and reasons."""
+
+    __tablename__ = "request_log"
+    __table_args__ = (Index("ix_request_log_ip_at", "ip", "at"), Index("ix_request_log_category_at", "category", "at"))
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite"))
+    at: datetime = Field(index=True)
+    ip: str = Field(max_length=64)
+    method: str = Field(max_length=10)
+    path: str = Field(max_length=500)
+    query: str = Field(default="", max_length=1000)
+    status: int
+    latency_ms: float
+    user_agent: str | None = Field(default=None, max_length=400)
+    referer: str | None = Field(default=None, max_length=500)
+    user_id: int | None = None
+    session_id: int | None = None
+    request_bytes: int = 0
+    response_bytes: int = 0
+    category: str = Field(default="normal", max_length=10)
+    score: int = 0
+    reasons: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    anomaly_kind: str | None = Field(default=None, max_length=40)
+    model_score: float | None = None
+    blocked: bool = False
+
+
+class Decision(SQLModel, table=True):
+    """An automatic (or operator) action: block an IP, terminate or flag a session, flag an account, notify."""
+
+    __table_args__ = (Index("ix_decision_kind_target", "kind", "target"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=30)  # block_ip, terminate_session, flag_session, flag_account, notify
+    target: str = Field(max_length=200)
+    anomaly_kind: str | None = Field(default=None, max_length=40)
+    reason: str = Field(max_length=500)
+    evidence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    offence: int = 1  # how many times this target was acted on, this one included (ban times grow with it)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    expires_at: datetime | None = None
+    undone_at: datetime | None = None
+    undone_by: int | None = Field(default=None, foreign_key="user.id")
+
+
+class AllowlistEntry(SQLModel, table=True):
+    """An IP address or network (CIDR) that is never blocked."""
+
+    __tablename__ = "allowlist_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    network: str = Field(max_length=64, unique=True)
+    note: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: int | None = Field(default=None, foreign_key="user.id")

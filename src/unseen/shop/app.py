@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,8 @@ from unseen.config import Settings, get_settings
 from unseen.db import create_schema, make_engine
 from unseen.shop.errors import ShopError
 from unseen.ml.registry import ModelRegistry
+from unseen.monitor.capture import CaptureMiddleware
+from unseen.monitor.service import Monitor
 from unseen.ml.serving import PromotedModel
 from unseen.shop.feed import Feed, PopularityRanking
 from unseen.shop.pages import pages_router
@@ -52,8 +55,22 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     engine = engine or make_engine(settings.resolved_database_url)
     create_schema(engine)
 
-    app = FastAPI(title="unseen shop", version=__version__, description=DESCRIPTION,
+    monitor = Monitor(engine, trusted_proxies=settings.trusted_proxies, allowlist=settings.allowlist)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if settings.monitor_enabled:
+            monitor.start()
+        try:
+            yield
+        finally:
+            monitor.stop()
+
+    app = FastAPI(title="unseen shop", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": n} for n in ("auth", "products", "cart", "favourites", "feed", "orders")])
+    app.state.monitor = monitor
+    if settings.monitor_enabled:
+        app.add_middleware(CaptureMiddleware, monitor=monitor)
     app.state.settings = settings
     app.state.engine = engine
     app.state.popularity = PopularityRanking(ttl_seconds=settings.feed_cache_seconds)

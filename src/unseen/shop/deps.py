@@ -66,6 +66,7 @@ def get_auth(request: Request, session: SessionDep) -> Auth | None:
     user_session, user = found
     request.state.user_id = user.id
     request.state.session_id = user_session.id
+    request.state.role = user.role.value
     return Auth(user=user, session=user_session)
 
 
