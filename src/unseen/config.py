@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from unseen.monitor.actions import ActionPolicy
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The repository root when unseen runs from a checkout (``src/unseen/config.py`` -> repo)."""
 
@@ -21,7 +23,8 @@ DEFAULT_SECRET_KEY = "development-only-secret-change-me"
 class Settings(BaseSettings):
     """Every setting of unseen. Environment variables override the defaults: ``UNSEEN_DATABASE_URL=...``."""
 
-    model_config = SettingsConfigDict(env_prefix="UNSEEN_", env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="UNSEEN_", env_file=".env", extra="ignore", populate_by_name=True,
+                                      env_nested_delimiter="__")
 
     environment: Literal["development", "test", "production"] = "development"
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
@@ -49,6 +52,8 @@ class Settings(BaseSettings):
     """Peers whose X-Forwarded-For is believed (addresses or CIDR networks), as uvicorn's forwarded-allow-ips."""
     allowlist: list[str] = Field(default_factory=list)
     """Addresses or networks that are never blocked (more can be added by operators at run time)."""
+    actions: ActionPolicy = Field(default_factory=ActionPolicy)
+    """Which automatic action each anomaly kind triggers and how long bans last (``UNSEEN_ACTIONS__BAN_SECONDS``)."""
 
     session_cookie: str = "unseen_session"
     csrf_cookie: str = "unseen_csrf"

@@ -18,6 +18,7 @@ from unseen.config import Settings, get_settings
 from unseen.db import create_schema, make_engine
 from unseen.shop.errors import ShopError
 from unseen.ml.registry import ModelRegistry
+from unseen.monitor.actions import Actions
 from unseen.monitor.capture import CaptureMiddleware
 from unseen.monitor.service import Monitor
 from unseen.ml.serving import PromotedModel
@@ -55,7 +56,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     engine = engine or make_engine(settings.resolved_database_url)
     create_schema(engine)
 
-    monitor = Monitor(engine, trusted_proxies=settings.trusted_proxies, allowlist=settings.allowlist)
+    monitor = Monitor(engine, act=Actions(settings.actions), trusted_proxies=settings.trusted_proxies,
+                      allowlist=settings.allowlist)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             monitor.stop()
 
     app = FastAPI(title="unseen shop", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  openapi_tags=[{"name": n} for n in ("auth", "products", "cart", "favourites", "feed", "orders")])
+                  openapi_tags=[{"name": n} for n in ("auth", "products", "cart", "favourites", "feed", "orders", "operator")])
     app.state.monitor = monitor
     if settings.monitor_enabled:
         app.add_middleware(CaptureMiddleware, monitor=monitor)
