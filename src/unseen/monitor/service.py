@@ -168,15 +168,20 @@ class Monitor:
     _pending = 0
 
     def _run(self) -> None:
+        # Work in ticks: wake every ``tick`` seconds and take whatever has queued up. Waking for every single
+        # record would make this thread fight the event loop for the GIL on every request.
+        tick = 0.05
         batch: list[dict] = []
         last_flush = last_refresh = time.monotonic()
         while True:
-            stopping = self._stop.is_set()
-            try:
-                record = self._queue.get(timeout=0.05)
-            except queue.Empty:
-                record = None
-            if record is not None:
+            stopping = self._stop.wait(tick)
+            taken = 0
+            while taken < 5000:
+                try:
+                    record = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                taken += 1
                 self._pending += 1
                 try:
                     batch.append(self._handle(record))
@@ -186,8 +191,7 @@ class Monitor:
                 finally:
                     self._queue.task_done()
             now = time.monotonic()
-            if batch and (len(batch) >= self.batch_size or now - last_flush >= self.flush_seconds or
-                          (record is None and stopping)):
+            if batch and (len(batch) >= self.batch_size or now - last_flush >= self.flush_seconds or stopping):
                 self._write(batch)
                 self._pending -= len(batch)
                 batch = []
@@ -198,7 +202,7 @@ class Monitor:
                 except Exception:
                     log.exception("cannot refresh blocks and allowlist")
                 last_refresh = now
-            if stopping and record is None and not batch and self._queue.empty():
+            if stopping and not batch and self._queue.empty():
                 return
 
     def _handle(self, record: RequestRecord) -> dict:
