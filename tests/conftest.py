@@ -22,6 +22,8 @@ from unseen.shop import create_app
 from unseen.shop.security import hash_password
 from unseen.tables import Product, Role, User
 
+from tests.mail import smtp_server, start_server  # noqa: E402,F401  (fixtures: a real SMTP server on loopback)
+
 PASSWORD = "correct horse battery"
 
 

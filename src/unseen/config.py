@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from unseen.monitor.actions import ActionPolicy
+from unseen.monitor.notifier import SmtpSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The repository root when unseen runs from a checkout (``src/unseen/config.py`` -> repo)."""
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     allowlist: list[str] = Field(default_factory=list)
     """Addresses or networks that are never blocked (more can be added by operators at run time)."""
     actions: ActionPolicy = Field(default_factory=ActionPolicy)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    """Outgoing e-mail (``UNSEEN_SMTP__ENABLED=true``, ``UNSEEN_SMTP__HOST``, ...); off until configured."""
     """Which automatic action each anomaly kind triggers and how long bans last (``UNSEEN_ACTIONS__BAN_SECONDS``)."""
 
     session_cookie: str = "unseen_session"

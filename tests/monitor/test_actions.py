@@ -158,3 +158,23 @@ def test_customers_cannot_reach_the_operator_api(shop, engine):
     shop.cookies.clear()
     for path in paths:
         assert shop.get(path).status_code == 401
+
+
+def test_an_attack_becomes_one_operator_digest_through_smtp(settings, engine, smtp_server):
+    from unseen.monitor.notifier import SmtpSettings
+
+    mailing = settings.model_copy(update={
+        "trusted_proxies": ["127.0.0.1"],
+        "smtp": SmtpSettings(enabled=True, host="127.0.0.1", port=smtp_server.port, batch_seconds=0.3,
+                             operator_recipients=["ops@shop.example"], sender="unseen <monitor@shop.example>"),
+    })
+    with TestClient(create_app(mailing, engine), client=("127.0.0.1", 5000)) as client:
+        client.app.state.monitor.judge = judge_by_query
+        for i in range(30):  # thirty attackers, each acted on: one digest, not thirty e-mails
+            client.get("/api/products?attack=scraping", headers=_from(f"198.51.100.{100 + i}"))
+        client.app.state.monitor.drain()
+        [mail] = smtp_server.handler.wait_for(1)
+    assert mail.rcpt_tos == ["ops@shop.example"]
+    assert "scraping" in mail.message["Subject"]
+    assert "198.51.100.100" in mail.body and "198.51.100.129" in mail.body
+    assert len(smtp_server.handler.received) == 1

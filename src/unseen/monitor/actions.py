@@ -6,13 +6,13 @@ dashboard can list it and an operator can undo it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
+from unseen.monitor.notifier import BatchingNotifier, Notification
 from unseen.monitor.records import Category, RequestRecord
 from unseen.monitor.service import Block, Monitor
 from unseen.tables import Decision, UserSession, utcnow
@@ -49,12 +49,13 @@ class ActionPolicy(BaseModel):
 class Actions:
     """Carries out the policy for judged records; called from the monitor's background thread.
 
-    ``notify(kind, subject, facts, dedupe_key)`` hands a message to the (batching) notifier; None sends nothing.
+    ``notifier`` (a :class:`~unseen.monitor.notifier.BatchingNotifier`) receives the operator notifications; it
+    batches them, so an attack becomes one digest e-mail, not a storm. None sends nothing.
     """
 
-    def __init__(self, policy: ActionPolicy, *, notify: Callable[..., None] | None = None):
+    def __init__(self, policy: ActionPolicy, *, notifier: BatchingNotifier | None = None):
         self.policy = policy
-        self.notify = notify
+        self.notifier = notifier
         self.taken = 0
 
     def __call__(self, record: RequestRecord, monitor: Monitor) -> None:
@@ -123,11 +124,17 @@ class Actions:
                      evidence=self._evidence(record))
 
     def _notify(self, record: RequestRecord, monitor: Monitor, kind: str) -> None:
-        if self.notify is not None:
-            self.notify(kind=kind, subject=f"unseen: {kind.replace('_', ' ')} from {record.ip}",
-                        facts={"ip": record.ip, "path": record.path, "reasons": ", ".join(record.reasons),
-                               "at": record.at.isoformat(), "session": record.session_id},
-                        dedupe_key=f"{kind}:{record.ip}")
+        if self.notifier is None:
+            return
+        block = monitor.blocked(record.ip)
+        self.notifier.notify(Notification(
+            kind=kind, subject=f"{kind.replace('_', ' ')} from {record.ip}", target=record.ip,
+            lines=[f"The monitor saw {kind.replace('_', ' ')} and acted on it automatically."],
+            facts={"ip": record.ip, "request": f"{record.method} {record.path}", "reasons": ", ".join(record.reasons),
+                   "session": record.session_id or "-", "account": record.login_email or "-",
+                   "blocked until": block.expires_at.isoformat() if block and block.expires_at else "-"},
+            dedupe_key=f"{kind}:{record.ip}",
+        ))
 
     @staticmethod
     def _active(monitor: Monitor, kind: str, target: str) -> bool:

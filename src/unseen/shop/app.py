@@ -20,6 +20,7 @@ from unseen.shop.errors import ShopError
 from unseen.ml.registry import ModelRegistry
 from unseen.monitor.actions import Actions
 from unseen.monitor.capture import CaptureMiddleware
+from unseen.monitor.notifier import BatchingNotifier
 from unseen.monitor.service import Monitor
 from unseen.ml.serving import PromotedModel
 from unseen.shop.feed import Feed, PopularityRanking
@@ -56,21 +57,27 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     engine = engine or make_engine(settings.resolved_database_url)
     create_schema(engine)
 
-    monitor = Monitor(engine, act=Actions(settings.actions), trusted_proxies=settings.trusted_proxies,
-                      allowlist=settings.allowlist)
+    notifier = BatchingNotifier.from_settings(settings.smtp) if settings.smtp.enabled else None
+    monitor = Monitor(engine, act=Actions(settings.actions, notifier=notifier),
+                      trusted_proxies=settings.trusted_proxies, allowlist=settings.allowlist)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if notifier is not None:
+            notifier.start()
         if settings.monitor_enabled:
             monitor.start()
         try:
             yield
         finally:
             monitor.stop()
+            if notifier is not None:
+                notifier.stop()
 
     app = FastAPI(title="unseen shop", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": n} for n in ("auth", "products", "cart", "favourites", "feed", "orders", "operator")])
     app.state.monitor = monitor
+    app.state.notifier = notifier
     if settings.monitor_enabled:
         app.add_middleware(CaptureMiddleware, monitor=monitor)
     app.state.settings = settings
