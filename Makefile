@@ -31,6 +31,7 @@ seed: env
 
 demo: env
 	$(BIN)/unseen seed
+	$(BIN)/unseen train recommend --if-missing
 	@echo
 	@echo "  Shop:      http://$(HOST):$(PORT)/"
 	@echo "  API docs:  http://$(HOST):$(PORT)/docs"

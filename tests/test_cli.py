@@ -57,3 +57,13 @@ def test_training_an_empty_shop_explains_what_to_do(tmp_path, monkeypatch):
 def test_bad_database_url_is_explained(tmp_path):
     result = runner.invoke(app, ["seed", "--database-url", "notadb://what"])
     assert result.exit_code == 2 and "Expected something like" in result.output
+
+
+def test_train_if_missing_keeps_the_promoted_version(seeded, monkeypatch):
+    root, url = seeded
+    monkeypatch.setenv("UNSEEN_MODELS_DIR", str(root / "models-once"))
+    first = runner.invoke(app, ["train", "recommend", "--database-url", url, "--test-days", "60", "--if-missing"])
+    assert first.exit_code == 0 and "promoted" in first.output
+    again = runner.invoke(app, ["train", "recommend", "--database-url", url, "--if-missing"])
+    assert again.exit_code == 0 and "nothing to train" in again.output
+    assert len([p for p in (root / "models-once" / "recommend").iterdir() if p.name.startswith("v")]) == 1

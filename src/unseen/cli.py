@@ -136,6 +136,7 @@ def train(
     neighbors: Annotated[int, typer.Option(min=1, max=1000, help="recommend: neighbours kept per item")] = 30,
     shrinkage: Annotated[float, typer.Option(min=0, help="recommend: similarity shrinkage")] = 10.0,
     test_days: Annotated[int, typer.Option(min=1, max=365, help="days held out to judge the model")] = 30,
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="do nothing when a version is promoted already")] = False,
 ) -> None:
     """Train TASK's model on the shop's data, register it, and promote it if it beats the promoted one."""
     from unseen.ml.registry import ModelRegistry
@@ -144,6 +145,9 @@ def train(
     _check_task(task)
     settings = _settings(database_url)
     registry = ModelRegistry(settings.models_dir)
+    if if_missing and (current := registry.promoted(task)) is not None:
+        console.print(f"{task}: version {current.version} is promoted already; nothing to train")
+        return
     with console.status("training ...") as status:
         try:
             result = train_recommend(_engine(settings), registry,
