@@ -25,6 +25,7 @@ from unseen.tables import Product, Role, User
 from tests.mail import smtp_server, start_server  # noqa: E402,F401  (fixtures: a real SMTP server on loopback)
 
 PASSWORD = "correct horse battery"
+TEST_CLIENT = ("127.0.0.1", 50000)
 
 
 def reference_data_dir() -> Path:
@@ -35,9 +36,11 @@ def reference_data_dir() -> Path:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # The feed ranking cache is off here so that a test sees the effect of an order at once; test_feed covers it.
+    # The test client speaks from 127.0.0.1, which is allowlisted: tests fire requests faster than any shopper and
+    # send hostile input on purpose, and the monitor (which judges all of it) must not block the test itself.
     return Settings(environment="test", var_dir=tmp_path / "var", artefacts_dir=tmp_path / "artefacts",
                     models_dir=tmp_path / "models", feed_cache_seconds=0, model_poll_seconds=0,
-                    reference_data_dir=reference_data_dir())
+                    reference_data_dir=reference_data_dir(), allowlist=[TEST_CLIENT[0]])
 
 
 @pytest.fixture
@@ -52,7 +55,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine)) as test_client:
+    with TestClient(create_app(settings, engine), client=TEST_CLIENT) as test_client:
         yield test_client
 
 

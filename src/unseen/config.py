@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from unseen.monitor.actions import ActionPolicy
 from unseen.monitor.notifier import SmtpSettings
+from unseen.monitor.rules import RuleThresholds
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The repository root when unseen runs from a checkout (``src/unseen/config.py`` -> repo)."""
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     """Peers whose X-Forwarded-For is believed (addresses or CIDR networks), as uvicorn's forwarded-allow-ips."""
     allowlist: list[str] = Field(default_factory=list)
     """Addresses or networks that are never blocked (more can be added by operators at run time)."""
+    rules: RuleThresholds = Field(default_factory=RuleThresholds)
+    """Thresholds of the request rules (``UNSEEN_RULES__FLOOD_SHORT_LIMIT=30``, ...)."""
     actions: ActionPolicy = Field(default_factory=ActionPolicy)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     """Outgoing e-mail (``UNSEEN_SMTP__ENABLED=true``, ``UNSEEN_SMTP__HOST``, ...); off until configured."""

@@ -34,11 +34,11 @@ def test_every_request_is_recorded_with_what_the_shop_resolved(client, engine, c
     search = next(r for r in rows if r.path == "/api/products")
     assert search.method == "GET" and search.query == "q=lantern" and search.status == 200
     assert search.user_agent == "Firefox/133" and search.referer == "http://x/"
-    assert search.ip == "testclient" and search.latency_ms > 0 and search.response_bytes > 0
+    assert search.ip == "127.0.0.1" and search.latency_ms > 0 and search.response_bytes > 0
     cart = next(r for r in rows if r.path == "/api/cart")
     assert cart.user_id is not None and cart.session_id is not None and cart.request_bytes > 0
     assert next(r for r in rows if r.path == "/api/products/999999").status == 404
-    assert all(r.category == "normal" for r in rows)
+    assert all(r.category == "normal" for r in rows) and all(r.reasons is None for r in rows)
 
 
 def test_nothing_is_lost_under_concurrent_requests(client, engine):
@@ -70,22 +70,31 @@ def test_stop_flushes_what_is_still_queued(settings, engine):
     assert sum(r.path == "/health" for r in _log(engine)) == 50
 
 
-def test_a_blocked_ip_gets_403_and_is_still_recorded(client, engine):
+@pytest.fixture
+def outsider(settings, engine):
+    """A client that is not on the allowlist."""
+    with TestClient(create_app(settings.model_copy(update={"allowlist": []}), engine),
+                    client=("198.51.100.77", 5000)) as client:
+        yield client
+
+
+def test_a_blocked_ip_gets_403_and_is_still_recorded(outsider, engine):
+    client = outsider
     monitor = client.app.state.monitor
-    monitor.set_block("testclient", Block(decision_id=None, expires_at=utcnow() + timedelta(minutes=5), reason="test"))
+    monitor.set_block("198.51.100.77", Block(decision_id=None, expires_at=utcnow() + timedelta(minutes=5), reason="t"))
     refused = client.get("/api/products")
     assert refused.status_code == 403 and "blocked" in refused.json()["detail"]
-    monitor.clear_block("testclient")
+    monitor.clear_block("198.51.100.77")
     assert client.get("/api/products").status_code == 200
     monitor.drain()
     rows = [r for r in _log(engine) if r.path == "/api/products"]
     assert [(r.status, r.blocked) for r in rows] == [(403, True), (200, False)]
 
 
-def test_an_expired_block_lets_the_client_in(client):
-    monitor = client.app.state.monitor
-    monitor.set_block("testclient", Block(decision_id=None, expires_at=utcnow() - timedelta(seconds=1), reason="old"))
-    assert client.get("/api/products").status_code == 200
+def test_an_expired_block_lets_the_client_in(outsider):
+    monitor = outsider.app.state.monitor
+    monitor.set_block("198.51.100.77", Block(decision_id=None, expires_at=utcnow() - timedelta(seconds=1), reason="o"))
+    assert outsider.get("/api/products").status_code == 200
 
 
 def test_allowlisted_clients_are_never_refused(settings, engine):

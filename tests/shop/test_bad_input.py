@@ -132,6 +132,7 @@ def _baseline_body(name: str, shop: Shop) -> dict:
         "ProductCreate": {"name": "Scarf", "category": "Clothing", "price_cents": 1200, "stock": 3,
                           "description": "Wool", "sku": "SCARF-1"},
         "ProductUpdate": {"price_cents": 500},
+        "AllowlistIn": {"network": "203.0.113.0/24", "note": "office"},
         "CartAddIn": {"product_id": shop.product_id, "quantity": 1},
         "CartUpdateIn": {"quantity": 1},
         "FavouriteIn": {"product_id": shop.product_id},

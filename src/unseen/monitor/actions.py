@@ -62,7 +62,10 @@ class Actions:
         if record.category != Category.anomaly or record.blocked:
             return
         kind = record.anomaly_kind or "model"
+        trusted = monitor.allowlisted(record.ip)
         for action in self.policy.actions.get(kind, []):
+            if trusted and action in ("block_ip", "terminate_session"):
+                continue  # an allowlisted network is never cut off; it is still flagged and reported
             try:
                 getattr(self, f"_{action}")(record, monitor, kind)
             except Exception:  # one failed action must not stop the others or the log

@@ -21,6 +21,7 @@ from unseen.ml.registry import ModelRegistry
 from unseen.monitor.actions import Actions
 from unseen.monitor.capture import CaptureMiddleware
 from unseen.monitor.notifier import BatchingNotifier
+from unseen.monitor.rules import RuleEngine
 from unseen.monitor.service import Monitor
 from unseen.ml.serving import PromotedModel
 from unseen.shop.feed import Feed, PopularityRanking
@@ -58,7 +59,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     create_schema(engine)
 
     notifier = BatchingNotifier.from_settings(settings.smtp) if settings.smtp.enabled else None
-    monitor = Monitor(engine, act=Actions(settings.actions, notifier=notifier),
+    monitor = Monitor(engine, judge=RuleEngine(settings.rules).observe_and_judge,
+                      act=Actions(settings.actions, notifier=notifier),
                       trusted_proxies=settings.trusted_proxies, allowlist=settings.allowlist)
 
     @asynccontextmanager
