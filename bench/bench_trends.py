@@ -34,10 +34,7 @@ from unseen.config import Settings
 from unseen.db import make_engine
 from unseen.ml.trends import (
     SARIMA,
-    TSB,
-    Croston,
-    LinearSeasonalRegression,
-    SeasonalNaive,
+    candidate_forecasters,
     compare_models,
     demand_series,
     load_order_lines,
@@ -51,13 +48,7 @@ console = Console(width=110)
 
 def candidate_models() -> dict[str, object]:
     """The four families, each with its package defaults (no tuning on the backtest)."""
-    return {
-        "seasonal naive": SeasonalNaive(),
-        "linear regression": LinearSeasonalRegression(),
-        "SARIMA(1,0,0)(0,1,1)12": SARIMA(),
-        "Croston (SBA)": Croston(variant="sba"),
-        "TSB": TSB(),
-    }
+    return candidate_forecasters()
 
 
 def seeded_shop_url(directory: Path, seed: int) -> str:

@@ -3,6 +3,7 @@ contract (predict(h) returns the mean forecast for the next h months with predic
 rankings of next month's sellers and of where stock money earns most."""
 
 from ._backtest import (
+    candidate_forecasters,
     choose_model,
     compare_models,
     mase,
@@ -29,6 +30,7 @@ from ._sarima import SARIMA
 from ._seasonal_naive import SeasonalNaive
 
 __all__ = [
+    "candidate_forecasters",
     "ADI_CUTOFF",
     "CV2_CUTOFF",
     "DEMAND_CLASSES",

@@ -310,3 +310,19 @@ def choose_model(table: pd.DataFrame) -> str:
     'b'
     """
     return str(summarise_comparison(table).index[0])
+
+
+def candidate_forecasters() -> dict[str, BaseForecaster]:
+    """The forecaster families the studies compare, each with its package defaults (no tuning on the backtest)."""
+    from ._croston import TSB, Croston
+    from ._linear import LinearSeasonalRegression
+    from ._sarima import SARIMA
+    from ._seasonal_naive import SeasonalNaive
+
+    return {
+        "seasonal naive": SeasonalNaive(),
+        "linear regression": LinearSeasonalRegression(),
+        "SARIMA(1,0,0)(0,1,1)12": SARIMA(),
+        "Croston (SBA)": Croston(variant="sba"),
+        "TSB": TSB(),
+    }
