@@ -17,7 +17,7 @@ def seeded(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     url = f"sqlite:///{root}/shop.db"
     result = runner.invoke(app, ["seed", "--database-url", url, "--customers", "60", "--products", "80",
-                                 "--months", "24", "--until", "2026-08-31"])
+                                 "--months", "27", "--until", "2026-08-31"])
     assert result.exit_code == 0, result.output
     return root, url
 
@@ -67,3 +67,38 @@ def test_train_if_missing_keeps_the_promoted_version(seeded, monkeypatch):
     again = runner.invoke(app, ["train", "recommend", "--database-url", url, "--if-missing"])
     assert again.exit_code == 0 and "nothing to train" in " ".join(again.output.split())
     assert len([p for p in (root / "models-once" / "recommend").iterdir() if p.name.startswith("v")]) == 1
+
+
+def test_train_and_evaluate_trends(seeded, monkeypatch):
+    root, url = seeded
+    monkeypatch.setenv("UNSEEN_MODELS_DIR", str(root / "models-trends"))
+    monkeypatch.setenv("UNSEEN_ARTEFACTS_DIR", str(root / "artefacts-trends"))
+    result = runner.invoke(app, ["train", "trends", "--database-url", url, "--test-months", "3"])
+    assert result.exit_code == 0, result.output
+    assert "mase" in result.output and "seasonal naive" in result.output and "promoted" in result.output
+
+    from unseen.ml.registry import ModelRegistry
+
+    outlook = ModelRegistry(root / "models-trends").load("trends")
+    assert set(outlook.sellers["group"]) == {"top", "bottom"}
+    assert {"lower", "upper"} <= set(outlook.categories.columns) and len(outlook.invest) > 0
+    evaluated = runner.invoke(app, ["evaluate", "trends", "--database-url", url, "--test-months", "3"])
+    assert evaluated.exit_code == 0, evaluated.output
+    rows = json.loads(next((root / "artefacts-trends" / "evaluations").glob("trends-*.json")).read_text())
+    assert {"seasonal naive", "linear regression"} <= {r["model"] for r in rows}
+
+
+def test_train_and_evaluate_clustering(seeded, monkeypatch):
+    root, url = seeded
+    monkeypatch.setenv("UNSEEN_MODELS_DIR", str(root / "models-clusters"))
+    monkeypatch.setenv("UNSEEN_ARTEFACTS_DIR", str(root / "artefacts-clusters"))
+    result = runner.invoke(app, ["train", "clustering", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    from unseen.ml.registry import ModelRegistry
+
+    segmentation = ModelRegistry(root / "models-clusters").load("clustering")
+    assert len(segmentation.names) >= 2 and len(set(segmentation.names.values())) == len(segmentation.names)
+    evaluated = runner.invoke(app, ["evaluate", "clustering", "--database-url", url])
+    assert evaluated.exit_code == 0, evaluated.output
+    rows = json.loads(next((root / "artefacts-clusters" / "evaluations").glob("clustering-*.json")).read_text())
+    assert {r["model"] for r in rows} == {"KMeans", "DBSCAN"}

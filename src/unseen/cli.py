@@ -119,7 +119,7 @@ def serve(
     uvicorn.run(shop, host=host, port=port, log_level=log_level, access_log=False)
 
 
-TASKS = ("recommend",)
+TASKS = ("recommend", "trends", "clustering")
 
 
 def _check_task(task: str) -> str:
@@ -135,12 +135,14 @@ def train(
     database_url: DatabaseUrl = None,
     neighbors: Annotated[int, typer.Option(min=1, max=1000, help="recommend: neighbours kept per item")] = 30,
     shrinkage: Annotated[float, typer.Option(min=0, help="recommend: similarity shrinkage")] = 10.0,
-    test_days: Annotated[int, typer.Option(min=1, max=365, help="days held out to judge the model")] = 30,
+    test_days: Annotated[int, typer.Option(min=1, max=365, help="recommend: days held out to judge the model")] = 30,
+    test_months: Annotated[int, typer.Option(min=1, max=24, help="trends: months held out (rolling origins)")] = 6,
+    k: Annotated[Optional[int], typer.Option(min=2, max=50, help="clustering: segments (default: by silhouette)")] = None,
     if_missing: Annotated[bool, typer.Option("--if-missing", help="do nothing when a version is promoted already")] = False,
 ) -> None:
     """Train TASK's model on the shop's data, register it, and promote it if it beats the promoted one."""
+    from unseen.ml import training
     from unseen.ml.registry import ModelRegistry
-    from unseen.ml.training import RecommendParameters, train_recommend
 
     _check_task(task)
     settings = _settings(database_url)
@@ -148,20 +150,31 @@ def train(
     if if_missing and (current := registry.promoted(task)) is not None:
         console.print(f"{task}: version {current.version} is promoted already; nothing to train")
         return
+    runs = {
+        "recommend": lambda engine, say: training.train_recommend(
+            engine, registry, training.RecommendParameters(n_neighbors=neighbors, shrinkage=shrinkage,
+                                                           test_days=test_days),
+            keep=settings.model_keep_versions, progress=say),
+        "trends": lambda engine, say: training.train_trends(
+            engine, registry, training.TrendsParameters(test_months=test_months), keep=settings.model_keep_versions,
+            progress=say),
+        "clustering": lambda engine, say: training.train_clustering(
+            engine, registry, training.ClusteringParameters(k=k), keep=settings.model_keep_versions, progress=say),
+    }
     with console.status("training ...") as status:
         try:
-            result = train_recommend(_engine(settings), registry,
-                                     RecommendParameters(n_neighbors=neighbors, shrinkage=shrinkage, test_days=test_days),
-                                     keep=settings.model_keep_versions, progress=lambda m: status.update(m))
+            result = runs[task](_engine(settings), lambda message: status.update(message))
         except ValueError as exc:
             console.print(f"[red]Not trained:[/red] {exc}")
             raise typer.Exit(1) from None
+    baseline_name = {"recommend": "popularity", "trends": "seasonal naive", "clustering": "DBSCAN"}[task]
     table = Table(title=f"unseen train {task}: version {result.version.version}")
-    table.add_column("metric on the held-out days")
+    table.add_column("metric")
     table.add_column("model", justify="right")
-    table.add_column("popularity baseline", justify="right")
+    table.add_column(baseline_name, justify="right")
     for key, value in result.metrics.items():
-        table.add_row(key, f"{value:.4f}", f"{result.baseline.get(key, float('nan')):.4f}")
+        base = result.baseline.get(key)
+        table.add_row(key, f"{value:.4f}", "" if base is None else f"{base:.4f}")
     console.print(table)
     verdict = "[green]promoted[/green]" if result.decision.promoted else "[yellow]not promoted[/yellow]"
     console.print(f"{verdict}: {result.decision.reason}")
@@ -169,35 +182,46 @@ def train(
         console.print(f"pruned old versions: {', '.join(result.pruned)}")
 
 
+def _evaluation_rows(task: str, engine, *, movielens: bool, test_days: int, test_months: int) -> list[dict]:
+    from unseen.ml import training
+
+    if task == "recommend":
+        return training.evaluate_recommend(engine, training.RecommendParameters(test_days=test_days), movielens=movielens)
+    if task == "trends":
+        return training.evaluate_trends(engine, training.TrendsParameters(test_months=test_months))
+    return training.evaluate_clustering(engine)
+
+
 @app.command()
 def evaluate(
     task: Annotated[str, typer.Argument(help=f"What to evaluate: {', '.join(TASKS)}")],
     database_url: DatabaseUrl = None,
     movielens: Annotated[bool, typer.Option(help="recommend: also run the MovieLens 100k protocol")] = True,
-    test_days: Annotated[int, typer.Option(min=1, max=365, help="days held out on the shop's data")] = 30,
+    test_days: Annotated[int, typer.Option(min=1, max=365, help="recommend: days held out on the shop's data")] = 30,
+    test_months: Annotated[int, typer.Option(min=1, max=24, help="trends: months held out (rolling origins)")] = 6,
 ) -> None:
-    """Evaluate TASK's method against its baselines; writes JSON and CSV under artefacts/evaluations/."""
+    """Evaluate TASK's method against its alternatives; writes JSON and CSV under artefacts/evaluations/."""
     import pandas as pd
 
-    from unseen.ml.training import RecommendParameters, evaluate_recommend
     from unseen.tables import utcnow
 
     _check_task(task)
     settings = _settings(database_url)
     with console.status(f"evaluating {task} ..."):
         try:
-            rows = evaluate_recommend(_engine(settings), RecommendParameters(test_days=test_days), movielens=movielens)
+            rows = _evaluation_rows(task, _engine(settings), movielens=movielens, test_days=test_days,
+                                    test_months=test_months)
         except (ValueError, FileNotFoundError) as exc:
             console.print(f"[red]Not evaluated:[/red] {exc}")
             raise typer.Exit(1) from None
     frame = pd.DataFrame(rows)
     table = Table(title=f"unseen evaluate {task}")
-    columns = ["dataset", "model", "precision", "recall", "ndcg", "map", "hit_rate", "coverage"]
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("dataset", "model") else "right")
-    for row in rows:
-        table.add_row(*[row.get(c) if c in ("dataset", "model") else
-                        ("" if row.get(c) is None else f"{row[c]:.4f}") for c in columns])
+    for column in frame.columns:
+        table.add_column(str(column), justify="left" if frame[column].dtype == object or str(frame[column].dtype) == "str"
+                         else "right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*["" if v is None or (isinstance(v, float) and v != v) else
+                        (f"{v:.4f}" if isinstance(v, float) else str(v)) for v in row])
     console.print(table)
     folder = settings.artefacts_dir / "evaluations"
     folder.mkdir(parents=True, exist_ok=True)

@@ -99,3 +99,171 @@ def evaluate_recommend(engine: Engine | None, params: RecommendParameters = Reco
             rows.append({"dataset": "MovieLens 100k", "model": name, **evaluate_top_k(model, train, test, k=10, weight=None)})
         rows.append({"dataset": "MovieLens 100k", "model": "SAR (published)", **SAR_REFERENCE})
     return rows
+
+
+@dataclass(frozen=True)
+class TrendsParameters:
+    test_months: int = 6
+    alpha: float = 0.2
+    top: int = 10
+    margin_share: float = 0.3
+
+
+@dataclass
+class DemandOutlook:
+    """What the trends model knows after training: the chosen method, and the forecasts operators look at."""
+
+    method: str
+    comparison: Any  # DataFrame: mean MASE, sMAPE and coverage per model on the held-out months
+    categories: Any  # DataFrame: next months' forecast per category with intervals
+    sellers: Any  # DataFrame: next month's top and bottom products with intervals
+    invest: Any  # DataFrame: expected growth times margin, with uncertainty
+    last_month: str
+
+
+def train_trends(engine: Engine, registry: ModelRegistry, params: TrendsParameters = TrendsParameters(), *,
+                 keep: int = 5, progress: Progress | None = None) -> TrainingResult:
+    """Backtest every forecaster on monthly category demand, choose the lowest mean MASE, forecast categories and
+    products with it, and register the outlook; promoted when its MASE beats the promoted one's."""
+    from unseen.ml.trends import (
+        candidate_forecasters,
+        compare_models,
+        demand_series,
+        forecast_demand,
+        invest_ranking,
+        load_order_lines,
+        monthly_demand,
+        next_month_sellers,
+        summarise_comparison,
+    )
+
+    say = progress or (lambda _message: None)
+    say("loading orders")
+    lines = load_order_lines(engine)
+    if lines.empty:
+        raise ValueError("there are no orders to learn from; run `unseen seed` or let shoppers buy first")
+    categories = monthly_demand(lines, level="category")
+    if categories["month"].nunique() < 2 * 12:
+        raise ValueError(f"{categories['month'].nunique()} complete months of sales; seasonal models need at least 24")
+    say(f"backtesting on the last {params.test_months} months")
+    models = candidate_forecasters()
+    summary = summarise_comparison(compare_models(demand_series(categories), models, test_size=params.test_months,
+                                                  alpha=params.alpha))
+    method = str(summary.index[0])
+    chosen = models[method]
+    say(f"forecasting with {method}")
+    products = monthly_demand(lines, level="product")
+    outlook = DemandOutlook(
+        method=method, comparison=summary,
+        categories=forecast_demand(categories, chosen, h=3, alpha=params.alpha),
+        sellers=next_month_sellers(products, chosen, top=params.top, alpha=params.alpha),
+        invest=invest_ranking(products, margin_share=params.margin_share, model_factory=chosen, alpha=params.alpha),
+        last_month=str(categories["month"].max().date()),
+    )
+    metrics = {"holdout": {"mase": float(summary.loc[method, "mase"]), "smape": float(summary.loc[method, "smape"]),
+                           "seasonal_naive_mase": float(summary.loc["seasonal naive", "mase"])}}
+    version = registry.register(
+        "trends", outlook, params={**params.__dict__, "method": method}, metrics=metrics,
+        data_range=(lines["ordered_at"].min().isoformat(), lines["ordered_at"].max().isoformat()), n_samples=len(lines),
+        notes=f"{categories['key'].nunique()} categories, {products['key'].nunique()} products",
+    )
+    decision = registry.promote_if_better("trends", version.version, "holdout.mase", higher_is_better=False)
+    baseline = {"mase": metrics["holdout"]["seasonal_naive_mase"],
+                "smape": float(summary.loc["seasonal naive", "smape"])}
+    return TrainingResult("trends", version, decision, metrics["holdout"], baseline, registry.prune("trends", keep=keep))
+
+
+@dataclass(frozen=True)
+class ClusteringParameters:
+    k: int | None = None  # None: chosen by silhouette
+    random_state: int = 0
+
+
+@dataclass
+class Segmentation:
+    """A fitted behaviour segmentation: scale the features, assign a cluster, name it."""
+
+    pipeline: Any  # sklearn Pipeline: BehaviourFeatures, then BehaviourKMeans
+    names: dict[int, str]
+    profiles: Any  # DataFrame per cluster
+    comparison: Any  # DataFrame: k-means against DBSCAN
+
+
+def train_clustering(engine: Engine, registry: ModelRegistry, params: ClusteringParameters = ClusteringParameters(),
+                     *, keep: int = 5, progress: Progress | None = None) -> TrainingResult:
+    """Behaviour features per user, k-means (k by silhouette) compared with DBSCAN, named segments; registered, and
+    promoted when its silhouette beats the promoted segmentation's."""
+    from sklearn.pipeline import make_pipeline
+
+    from unseen.ml.clustering import (
+        BehaviourFeatures,
+        BehaviourKMeans,
+        behaviour_features,
+        cluster_profiles,
+        cluster_quality,
+        compare_clusterings,
+        load_events,
+        load_orders,
+        name_clusters,
+    )
+
+    say = progress or (lambda _message: None)
+    say("loading events")
+    events = load_events(engine)
+    if events.empty:
+        raise ValueError("there are no events to learn from; run `unseen seed` or let shoppers browse first")
+    features = behaviour_features(events, load_orders(engine))
+    if len(features) < 10:
+        raise ValueError(f"only {len(features)} users have events; clustering needs at least 10")
+    say("comparing k-means and DBSCAN")
+    scaler = BehaviourFeatures().fit(features)
+    comparison = compare_clusterings(scaler.transform(features))
+    pipeline = make_pipeline(BehaviourFeatures(), BehaviourKMeans(k=params.k or "auto", random_state=params.random_state))
+    labels = pipeline.fit_predict(features)
+    profiles = cluster_profiles(features, labels)
+    names = name_clusters(profiles)
+    quality = cluster_quality(pipeline[0].transform(features), labels)
+    metrics = {"holdout": {k: float(v) for k, v in quality.items() if isinstance(v, (int, float))}}
+    segmentation = Segmentation(pipeline=pipeline, names=dict(names), profiles=profiles, comparison=comparison)
+    version = registry.register(
+        "clustering", segmentation, params=params.__dict__, metrics=metrics,
+        data_range=(events["at"].min().isoformat(), events["at"].max().isoformat()), n_samples=len(features),
+        notes=f"{len(set(labels))} segments over {len(features)} users",
+    )
+    decision = registry.promote_if_better("clustering", version.version, "holdout.silhouette")
+    dbscan = comparison.loc["DBSCAN"] if "DBSCAN" in comparison.index else None
+    baseline = {"silhouette": float(dbscan["silhouette"]), "n_clusters": float(dbscan["n_clusters"])} if dbscan is not None else {}
+    return TrainingResult("clustering", version, decision, metrics["holdout"], baseline,
+                          registry.prune("clustering", keep=keep))
+
+
+def evaluate_trends(engine: Engine, params: TrendsParameters = TrendsParameters()) -> list[dict[str, Any]]:
+    """Every forecaster on monthly category demand over the last ``test_months`` rolling origins: one row a model."""
+    from unseen.ml.trends import (
+        candidate_forecasters,
+        compare_models,
+        demand_series,
+        load_order_lines,
+        monthly_demand,
+        summarise_comparison,
+    )
+
+    lines = load_order_lines(engine)
+    if lines.empty:
+        raise ValueError("there are no orders to evaluate on; run `unseen seed` first")
+    series = demand_series(monthly_demand(lines, level="category"))
+    summary = summarise_comparison(compare_models(series, candidate_forecasters(), test_size=params.test_months,
+                                                  alpha=params.alpha))
+    return [{"model": name, **{k: float(v) for k, v in row.items()}} for name, row in summary.iterrows()]
+
+
+def evaluate_clustering(engine: Engine) -> list[dict[str, Any]]:
+    """k-means (k by silhouette) against DBSCAN (eps from the k-distance knee) on the users' behaviour features."""
+    from unseen.ml.clustering import BehaviourFeatures, behaviour_features, compare_clusterings, load_events, load_orders
+
+    events = load_events(engine)
+    if events.empty:
+        raise ValueError("there are no events to evaluate on; run `unseen seed` first")
+    features = behaviour_features(events, load_orders(engine))
+    comparison = compare_clusterings(BehaviourFeatures().fit_transform(features))
+    return [{"model": name, **{k: float(v) for k, v in row.items()}} for name, row in comparison.iterrows()]
