@@ -102,3 +102,12 @@ def test_train_and_evaluate_clustering(seeded, monkeypatch):
     assert evaluated.exit_code == 0, evaluated.output
     rows = json.loads(next((root / "artefacts-clusters" / "evaluations").glob("clustering-*.json")).read_text())
     assert {r["model"] for r in rows} == {"KMeans", "DBSCAN"}
+
+
+def test_evaluate_anomaly_compares_both_detectors(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNSEEN_ARTEFACTS_DIR", str(tmp_path))
+    from unseen.ml.training import evaluate_anomaly
+
+    rows = evaluate_anomaly(shoppers=40, attackers_per_kind=1)
+    assert {r["model"] for r in rows} == {"isolation_forest", "one_class_svm"}
+    assert all(r["roc_auc"] > 0.9 for r in rows)
