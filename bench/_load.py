@@ -11,6 +11,10 @@ import httpx
 import numpy as np
 
 
+LOOPBACK_ALLOWED = {"UNSEEN_ALLOWLIST": '["127.0.0.1"]'}
+"""Server environment for a benchmark whose whole load comes from 127.0.0.1."""
+
+
 @dataclass
 class LoadResult:
     name: str

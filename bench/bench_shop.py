@@ -23,7 +23,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._load import run_load  # noqa: E402
+from bench._load import LOOPBACK_ALLOWED, run_load  # noqa: E402
 from tests.servers import shop_server, unseen_command  # noqa: E402
 
 
@@ -42,7 +42,9 @@ def main() -> None:
             console.print("seeding a temporary shop ...")
             subprocess.run(unseen_command("seed", "--database-url", url, "--customers", "200", "--products", "400"),
                            cwd=ROOT, check=True, capture_output=True)
-        with shop_server(url) as base:
+        # The load comes from one loopback address, a flood by any rule: allowlisting it keeps the monitor judging
+        # and logging every request without blocking the benchmark itself.
+        with shop_server(url, env=LOOPBACK_ALLOWED) as base:
             with httpx.Client(base_url=base, timeout=30) as http:
                 op = http.post("/api/auth/login", json={"email": "operator@unseen.example", "password": "operator-demo"})
                 op_headers = {"Authorization": f"Bearer {op.json()['token']}"}
