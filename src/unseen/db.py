@@ -31,10 +31,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if in_memory:
             kwargs["poolclass"] = StaticPool
+        else:  # as many connections as the server has worker threads (anyio's 40), so none waits for the pool
+            kwargs.update(pool_size=20, max_overflow=30)
         engine = create_engine(parsed, echo=echo, **kwargs)
         _configure_sqlite(engine, wal=not in_memory)
         return engine
-    return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
 
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:

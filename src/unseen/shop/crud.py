@@ -73,9 +73,11 @@ def get_user_by_email(*, session: Session, email: str) -> User | None:
 
 def create_user(*, session: Session, user_in: UserCreate, role: Role = Role.customer) -> User:
     email = str(user_in.email).strip().lower()
+    # Hash first: the slow part must not run while the request's write transaction holds the database.
+    password_hash = hash_password(user_in.password)
     if get_user_by_email(session=session, email=email) is not None:
         raise Conflict(f"an account with the e-mail {email} already exists; log in instead")
-    user = User(email=email, full_name=user_in.full_name, password_hash=hash_password(user_in.password), role=role)
+    user = User(email=email, full_name=user_in.full_name, password_hash=password_hash, role=role)
     session.add(user)
     try:
         session.flush()
@@ -86,13 +88,17 @@ def create_user(*, session: Session, user_in: UserCreate, role: Role = Role.cust
 
 
 def authenticate(
-    *, session: Session, email: str, password: str, ip: str | None = None, user_agent: str | None = None
+    *, session: Session, engine: Engine, email: str, password: str, ip: str | None = None,
+    user_agent: str | None = None,
 ) -> User:
     """The user whose password matches, or :class:`Unauthorized` that does not say whether the account exists.
 
-    Both outcomes are recorded as events (``login_ok`` / ``login_fail``).
+    The account is looked up and its password checked in a short read of its own, so the deliberately slow password
+    hash never runs inside the request's write transaction. Both outcomes are recorded as events (``login_ok`` /
+    ``login_fail``) in ``session``.
     """
-    user = get_user_by_email(session=session, email=email)
+    with Session(engine, expire_on_commit=False) as reader:
+        user = get_user_by_email(session=reader, email=email)
     if not verify_password(password, user.password_hash if user else None) or user is None:
         record_event(
             session=session, kind=EventKind.login_fail, user_id=user.id if user else None,

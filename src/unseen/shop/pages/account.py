@@ -64,8 +64,9 @@ def login(request: Request, session: SessionDep, settings: SettingsDep, auth: Op
         return render(request, "login.html", auth=auth, session=session, form=form, next=target, errors=errors,
                       status_code=422)
     try:
-        user = crud.authenticate(session=session, email=str(body.email), password=body.password,
-                                 ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+        user = crud.authenticate(session=session, engine=request.app.state.engine, email=str(body.email),
+                                 password=body.password, ip=client_ip(request),
+                                 user_agent=request.headers.get("user-agent"))
     except Unauthorized as exc:
         session.commit()  # keep the login_fail event
         return render(request, "login.html", auth=auth, session=session, form=form, next=target,

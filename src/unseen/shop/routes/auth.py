@@ -27,7 +27,8 @@ def login(body: LoginIn, request: Request, response: Response, session: SessionD
     """Open a session: the token comes back in the body and as an HttpOnly cookie."""
     ip, agent = client_ip(request), request.headers.get("user-agent")
     try:
-        user = crud.authenticate(session=session, email=str(body.email), password=body.password, ip=ip, user_agent=agent)
+        user = crud.authenticate(session=session, engine=request.app.state.engine, email=str(body.email),
+                                 password=body.password, ip=ip, user_agent=agent)
     except Unauthorized:
         session.commit()  # keep the login_fail event
         raise

@@ -32,8 +32,9 @@ def add_to_cart(body: CartAddIn, auth: CurrentAuth, session: SessionDep) -> Cart
     """Add a quantity of a product (added to what is already in the cart, never beyond stock)."""
     crud.add_to_cart(session=session, user_id=auth.user.id, product_id=body.product_id, quantity=body.quantity,
                      session_id=auth.session.id)
+    cart = cart_public(session, auth.user.id)  # read before the commit: afterwards it would take the lock again
     session.commit()
-    return cart_public(session, auth.user.id)
+    return cart
 
 
 @router.put("/{product_id}", response_model=CartPublic, responses=_CONFLICT)
@@ -41,13 +42,15 @@ def set_quantity(product_id: ProductId, body: CartUpdateIn, auth: CurrentAuth, s
     """Set the quantity of a product already in the cart."""
     crud.set_cart_quantity(session=session, user_id=auth.user.id, product_id=product_id, quantity=body.quantity,
                            session_id=auth.session.id)
+    cart = cart_public(session, auth.user.id)  # read before the commit: afterwards it would take the lock again
     session.commit()
-    return cart_public(session, auth.user.id)
+    return cart
 
 
 @router.delete("/{product_id}", response_model=CartPublic, responses=_CONFLICT)
 def remove(product_id: ProductId, auth: CurrentAuth, session: SessionDep) -> CartPublic:
     """Take a product out of the cart."""
     crud.remove_from_cart(session=session, user_id=auth.user.id, product_id=product_id, session_id=auth.session.id)
+    cart = cart_public(session, auth.user.id)  # read before the commit: afterwards it would take the lock again
     session.commit()
-    return cart_public(session, auth.user.id)
+    return cart

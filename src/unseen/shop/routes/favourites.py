@@ -22,10 +22,11 @@ def add_favourite(body: FavouriteIn, auth: CurrentAuth, session: SessionDep, res
     """Mark a product as a favourite (201), or confirm it already is one (200)."""
     added = crud.add_favourite(session=session, user_id=auth.user.id, product_id=body.product_id,
                                session_id=auth.session.id)
-    session.commit()
+    favourites = [ProductPublic.model_validate(p) for p in crud.list_favourites(session=session, user_id=auth.user.id)]
+    session.commit()  # after the read: a read after the commit would take the write lock again
     if not added:
         response.status_code = status.HTTP_200_OK
-    return [ProductPublic.model_validate(p) for p in crud.list_favourites(session=session, user_id=auth.user.id)]
+    return favourites
 
 
 @router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT,

@@ -39,5 +39,6 @@ def get_order(order_id: OrderId, auth: CurrentAuth, session: SessionDep) -> Orde
 def checkout(auth: CurrentAuth, session: SessionDep) -> OrderPublic:
     """Check out: the cart becomes an order, stock is decremented atomically and never oversold."""
     order = crud.checkout(session=session, user_id=auth.user.id, session_id=auth.session.id)
+    placed = orders_public(session, [order])[0]  # read before the commit: afterwards it would take the lock again
     session.commit()
-    return orders_public(session, [order])[0]
+    return placed
