@@ -111,3 +111,15 @@ def test_evaluate_anomaly_compares_both_detectors(tmp_path, monkeypatch):
     rows = evaluate_anomaly(shoppers=40, attackers_per_kind=1)
     assert {r["model"] for r in rows} == {"isolation_forest", "one_class_svm"}
     assert all(r["roc_auc"] > 0.9 for r in rows)
+
+
+def test_evaluate_detection_needs_a_run_folder(tmp_path):
+    missing = runner.invoke(app, ["evaluate", "detection"])
+    assert missing.exit_code == 2 and "Which run?" in missing.output
+    nothing = runner.invoke(app, ["evaluate", "detection", str(tmp_path / "nope")])
+    assert nothing.exit_code == 2 and "Not evaluated" in nothing.output and "Traceback" not in nothing.output
+
+
+def test_simulate_refuses_an_unknown_attack(tmp_path):
+    result = runner.invoke(app, ["simulate", "--database-url", f"sqlite:///{tmp_path}/x.db", "--attacks", "meteor"])
+    assert result.exit_code == 2 and "meteor" in result.output

@@ -198,9 +198,31 @@ def _evaluation_rows(task: str, engine, *, movielens: bool, test_days: int, test
     return training.evaluate_clustering(engine)
 
 
+def _evaluate_detection(run: str | None, database_url: str | None) -> None:
+    from pathlib import Path
+
+    from unseen.db import make_engine
+    from unseen.simulate.evaluate import detection_table, evaluate_run, run_database_url
+
+    if not run:
+        console.print("[red]Which run?[/red] expected `unseen evaluate detection RUN` with a folder under "
+                      "runs/simulations/")
+        raise typer.Exit(2)
+    folder = Path(run)
+    try:
+        url = database_url or run_database_url(folder) or _settings(None).resolved_database_url
+        report = evaluate_run(folder, make_engine(url))
+    except (FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]Not evaluated:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(detection_table(report))
+    console.print(f"wrote {folder / 'detection.json'} and {folder / 'detection.csv'}")
+
+
 @app.command()
 def evaluate(
-    task: Annotated[str, typer.Argument(help=f"What to evaluate: {', '.join(TASKS)}, anomaly")],
+    task: Annotated[str, typer.Argument(help=f"What to evaluate: {', '.join(TASKS)}, anomaly, detection RUN")],
+    run: Annotated[Optional[str], typer.Argument(help="detection: the simulation's run folder")] = None,
     database_url: DatabaseUrl = None,
     movielens: Annotated[bool, typer.Option(help="recommend: also run the MovieLens 100k protocol")] = True,
     test_days: Annotated[int, typer.Option(min=1, max=365, help="recommend: days held out on the shop's data")] = 30,
@@ -213,6 +235,9 @@ def evaluate(
 
     from unseen.tables import utcnow
 
+    if task == "detection":
+        _evaluate_detection(run, database_url)
+        return
     if task != "anomaly":
         _check_task(task)
     settings = _settings(database_url)
@@ -238,6 +263,48 @@ def evaluate(
     frame.to_csv(stem.with_suffix(".csv"), index=False)
     stem.with_suffix(".json").write_text(frame.to_json(orient="records", indent=2))
     console.print(f"wrote {stem.with_suffix('.csv')} and {stem.with_suffix('.json')}")
+
+
+@app.command()
+def simulate(
+    url: Annotated[Optional[str], typer.Option(help="A running shop; default: start one on --database-url")] = None,
+    database_url: DatabaseUrl = None,
+    duration: Annotated[float, typer.Option(min=1, max=86_400, help="seconds")] = 120.0,
+    shoppers: Annotated[int, typer.Option(min=0, max=5000, help="normal shoppers")] = 200,
+    attacks: Annotated[str, typer.Option(help="all, none, floods, logins, injection, bots, or kinds separated by "
+                                              "commas; kind@START+LENGTH:RATExCLIENTS, e.g. flood_single@20+15:50")] = "all",
+    rate_scale: Annotated[float, typer.Option(min=0.01, max=10, help="factor on every attack's rate")] = 1.0,
+    seed: Annotated[int, typer.Option(help="the same seed replays the same clients and choices")] = 7,
+    disguise: Annotated[bool, typer.Option("--disguise", help="attack tools send browser user agents")] = False,
+    max_rate: Annotated[float, typer.Option(min=1, max=5000, help="requests per second, all clients together")] = 400.0,
+    max_concurrency: Annotated[int, typer.Option(min=1, max=1000, help="requests in flight at once")] = 64,
+    evaluate_after: Annotated[bool, typer.Option("--evaluate/--no-evaluate", help="evaluate detection at the end")] = True,
+) -> None:
+    """Drive shoppers and attackers through a real shop over HTTP; the ground truth stays in the run folder."""
+    from unseen.simulate.attacks import parse_attacks
+    from unseen.simulate.evaluate import detection_table, evaluate_run
+    from unseen.simulate.traffic import Scenario, summary_table
+    from unseen.simulate.traffic import simulate as run_simulation
+
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    try:
+        scenario = Scenario(duration_s=duration, shoppers=shoppers, seed=seed, tool_user_agents=not disguise,
+                            attacks=parse_attacks(attacks, duration, rate_scale), max_rate=max_rate,
+                            max_concurrency=max_concurrency)
+    except ValueError as exc:
+        console.print(f"[red]Not simulated:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        result = run_simulation(scenario, url=url, database_url=settings.resolved_database_url,
+                                out_dir=settings.runs_dir / "simulations", settings=settings, console=console)
+    except (RuntimeError, FileNotFoundError, ValueError, OSError) as exc:
+        console.print(f"[red]The simulation stopped:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(summary_table(result))
+    if evaluate_after:
+        console.print(detection_table(evaluate_run(result.run_dir, engine)))
+    console.print(f"run folder: {result.run_dir}")
 
 
 @app.command()

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     )
     """Reference data written by others (read only, never copied into the repository)."""
     artefacts_dir: Path = PROJECT_ROOT / "artefacts"
+    runs_dir: Path = PROJECT_ROOT / "runs"
+    """Git-ignored: simulation runs (``runs/simulations``) and executed notebooks."""
 
     models_dir: Path = PROJECT_ROOT / "models"
     """The model registry (git-ignored): versions, metadata and which one is promoted."""
