@@ -92,8 +92,7 @@ SHOP_REQUESTS = ["/", "/products", "/products/12", "/static/style.css", "/cart",
 
 def reference_path(relative: Path | str) -> Path:
     path = Settings().reference_data_dir / relative
-    if not path.exists():
-        pytest.skip(f"reference data not available at {path} (set UNSEEN_REFERENCE_DATA)")
+    assert path.exists(), f"the reference data is expected at {path} (../shared/data, or set UNSEEN_REFERENCE_DATA)"
     return path
 
 

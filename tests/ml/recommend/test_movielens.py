@@ -17,8 +17,7 @@ from unseen.ml.recommend._movielens import MOVIELENS_100K_FILE
 @pytest.fixture(scope="module")
 def ratings() -> pd.DataFrame:
     path = reference_data_dir() / MOVIELENS_100K_FILE
-    if not path.is_file():
-        pytest.skip(f"MovieLens 100k reference data not available at {path}")
+    assert path.is_file(), f"MovieLens 100k is expected at {path} (../shared/data, or set UNSEEN_REFERENCE_DATA)"
     return load_movielens_100k(path)
 
 
