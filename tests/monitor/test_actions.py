@@ -182,3 +182,17 @@ def test_an_attack_becomes_one_operator_digest_through_smtp(settings, engine, sm
     assert counted == 30 and len(mails) <= 3  # a digest per batch window, never a mail per attacker
     assert all(m.rcpt_tos == ["ops@shop.example"] and "scraping" in m.message["Subject"] for m in mails)
     assert "198.51.100.100" in bodies and "198.51.100.129" in bodies
+
+
+def test_a_cart_spammer_who_logs_in_again_is_blocked(shop, engine):
+    add_user(engine, email="again@example.com")
+    first = login(shop, "again@example.com")
+    shop.get("/api/cart?attack=cart_spam", headers=_from("198.51.100.21", first))
+    shop.app.state.monitor.drain()
+    assert shop.get("/api/cart", headers=_from("198.51.100.21", first)).status_code == 401
+    second = login(shop, "again@example.com")
+    shop.get("/api/cart?attack=cart_spam", headers=_from("198.51.100.21", second))
+    shop.app.state.monitor.drain()
+    assert shop.get("/api/products", headers=_from("198.51.100.21")).status_code == 403
+    kinds = [d.kind for d in _decisions(engine)]
+    assert kinds == ["terminate_session", "terminate_session", "block_ip"]

@@ -57,6 +57,7 @@ class Actions:
         self.policy = policy
         self.notifier = notifier
         self.taken = 0
+        self._terminations: dict[str, int] = {}  # sessions terminated per IP in this process
 
     def __call__(self, record: RequestRecord, monitor: Monitor) -> None:
         if record.category != Category.anomaly or record.blocked:
@@ -109,7 +110,12 @@ class Actions:
         if ended:
             self._record(monitor, kind="terminate_session", target=str(record.session_id), anomaly_kind=kind,
                          reason=f"{kind.replace('_', ' ')}: {', '.join(record.reasons)}"[:500],
-                         evidence={**self._evidence(record), "user_id": record.user_id})
+                         evidence={**self._evidence(record), "user_id": record.user_id, "ip": record.ip})
+            if len(self._terminations) > 100_000:
+                self._terminations.clear()
+            self._terminations[record.ip] = self._terminations.get(record.ip, 0) + 1
+            if self._terminations[record.ip] >= 2:  # logged in again and went on: the address goes too
+                self._block_ip(record, monitor, kind)
 
     def _flag_session(self, record: RequestRecord, monitor: Monitor, kind: str) -> None:
         if record.session_id is None or self._active(monitor, "flag_session", str(record.session_id)):
