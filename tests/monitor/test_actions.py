@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
 
-from tests.conftest import add_product, add_user, login
+from tests.conftest import add_user, login
 from unseen.monitor.actions import ActionPolicy
 from unseen.monitor.records import Category, RequestRecord
 from unseen.shop import create_app
-from unseen.tables import Decision, Role, UserSession, utcnow
+from unseen.tables import Decision, Role, UserSession
 
 
 def judge_by_query(record: RequestRecord) -> RequestRecord:

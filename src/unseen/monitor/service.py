@@ -83,6 +83,7 @@ class Monitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.captured = self.written = self.dropped = self.write_errors = 0
+        self._pending = 0  # taken off the queue, not yet written
 
     # --- the request path -----------------------------------------------------------------------------------------
 
@@ -164,8 +165,6 @@ class Monitor:
         deadline = time.monotonic() + timeout
         while (self._queue.unfinished_tasks or self._pending) and time.monotonic() < deadline:
             time.sleep(0.01)
-
-    _pending = 0
 
     def _run(self) -> None:
         # Work in ticks: wake every ``tick`` seconds and take whatever has queued up. Waking for every single

@@ -35,9 +35,6 @@ from unseen.tables import (
     utcnow,
 )
 
-MAX_CART_QUANTITY = 1000
-
-
 def record_event(
     *,
     session: Session,

@@ -23,10 +23,6 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
-
-
 def get_db(request: Request) -> Iterator[Session]:
     """One database session per request; requests that change state take the write lock up front."""
     engine: Engine = request.app.state.engine
@@ -37,7 +33,6 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_db)]
 
 

@@ -35,21 +35,29 @@ class PopularityRanking:
     def __init__(self, *, ttl_seconds: float = 30.0, days: int = 90):
         self.ttl_seconds = ttl_seconds
         self.days = days
-        self._cache: dict[str | None, tuple[float, list[int]]] = {}
+        self._cache: dict[str | None, tuple[float, list[int], frozenset[int]]] = {}
         self._lock = threading.Lock()
 
     def ranked_ids(self, session: Session, category: str | None = None) -> list[int]:
+        return self._entry(session, category)[1]
+
+    def available(self, session: Session, category: str | None = None) -> frozenset[int]:
+        """The same ids as a set: active and in stock (as of the ranking's last refresh)."""
+        return self._entry(session, category)[2]
+
+    def _entry(self, session: Session, category: str | None) -> tuple[float, list[int], frozenset[int]]:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(category)
         if cached is not None and now - cached[0] < self.ttl_seconds:
-            return cached[1]
+            return cached
         ids = crud.popular_product_ids(session=session, category=category, days=self.days)
+        entry = (now, ids, frozenset(ids))
         with self._lock:
             if len(self._cache) > 500:  # categories are few; anything else is someone probing with made-up names
                 self._cache.clear()
-            self._cache[category] = (now, ids)
-        return ids
+            self._cache[category] = entry
+        return entry
 
     def invalidate(self) -> None:
         with self._lock:
@@ -112,7 +120,7 @@ class Feed:
         personal, version = self.personal_ids(session, user_id) if user_id is not None else ([], None)
         if not personal:
             return FeedPage("popular", self.popularity.products(session, category=category, offset=offset, limit=limit))
-        available = set(self.popularity.ranked_ids(session, category))  # active, in stock, in the category
+        available = self.popularity.available(session, category)  # active, in stock, in the category
         ranked = [i for i in personal if i in available]
         chosen = set(ranked)
         ranked += [i for i in self.popularity.ranked_ids(session, category) if i not in chosen]

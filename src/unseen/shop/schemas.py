@@ -80,6 +80,3 @@ class FeedPublic(SQLModel):
     page: int
     per_page: int
 
-
-class Message(SQLModel):
-    detail: str
