@@ -119,31 +119,35 @@ def serve(
 
 
 TASKS = ("recommend", "trends", "clustering")
+TRAIN_TASKS = (*TASKS, "anomaly")
 
 
-def _check_task(task: str) -> str:
-    if task not in TASKS:
-        console.print(f"[red]Unknown task {task!r};[/red] expected one of: {', '.join(TASKS)}")
+def _check_task(task: str, tasks: tuple[str, ...] = TASKS) -> str:
+    if task not in tasks:
+        console.print(f"[red]Unknown task {task!r};[/red] expected one of: {', '.join(tasks)}")
         raise typer.Exit(2)
     return task
 
 
 @app.command()
 def train(
-    task: Annotated[str, typer.Argument(help=f"What to train: {', '.join(TASKS)}")],
+    task: Annotated[str, typer.Argument(help=f"What to train: {', '.join(TRAIN_TASKS)}")],
     database_url: DatabaseUrl = None,
     neighbors: Annotated[int, typer.Option(min=1, max=1000, help="recommend: neighbours kept per item")] = 30,
     shrinkage: Annotated[float, typer.Option(min=0, help="recommend: similarity shrinkage")] = 10.0,
     test_days: Annotated[int, typer.Option(min=1, max=365, help="recommend: days held out to judge the model")] = 30,
     test_months: Annotated[int, typer.Option(min=1, max=24, help="trends: months held out (rolling origins)")] = 6,
     k: Annotated[Optional[int], typer.Option(min=2, max=50, help="clustering: segments (default: by silhouette)")] = None,
+    detector: Annotated[str, typer.Option(help="anomaly: one_class_svm or isolation_forest")] = "one_class_svm",
+    target_fpr: Annotated[float, typer.Option(min=1e-5, max=0.5, help="anomaly: share of clean windows flagged")] = 0.001,
+    days: Annotated[float, typer.Option(min=0.001, max=365, help="anomaly: days of the request log to learn from")] = 7.0,
     if_missing: Annotated[bool, typer.Option("--if-missing", help="do nothing when a version is promoted already")] = False,
 ) -> None:
     """Train TASK's model on the shop's data, register it, and promote it if it beats the promoted one."""
     from unseen.ml import training
     from unseen.ml.registry import ModelRegistry
 
-    _check_task(task)
+    _check_task(task, TRAIN_TASKS)
     settings = _settings(database_url)
     registry = ModelRegistry(settings.models_dir)
     if if_missing and (current := registry.promoted(task)) is not None:
@@ -159,6 +163,9 @@ def train(
             progress=say),
         "clustering": lambda engine, say: training.train_clustering(
             engine, registry, training.ClusteringParameters(k=k), keep=settings.model_keep_versions, progress=say),
+        "anomaly": lambda engine, say: training.train_anomaly(
+            engine, registry, training.AnomalyParameters(detector=detector, target_fpr=target_fpr, days=days),
+            exclude_networks=settings.allowlist, keep=settings.model_keep_versions, progress=say),
     }
     with console.status("training ...") as status:
         try:
@@ -166,7 +173,8 @@ def train(
         except ValueError as exc:
             console.print(f"[red]Not trained:[/red] {exc}")
             raise typer.Exit(1) from None
-    baseline_name = {"recommend": "popularity", "trends": "seasonal naive", "clustering": "DBSCAN"}[task]
+    baseline_name = {"recommend": "popularity", "trends": "seasonal naive", "clustering": "DBSCAN",
+                     "anomaly": ""}[task]
     table = Table(title=f"unseen train {task}: version {result.version.version}")
     table.add_column("metric")
     table.add_column("model", justify="right")

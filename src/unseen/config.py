@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from unseen.monitor.actions import ActionPolicy
+from unseen.monitor.model import ModelSettings
 from unseen.monitor.notifier import SmtpSettings
 from unseen.monitor.rules import RuleThresholds
 
@@ -58,10 +59,12 @@ class Settings(BaseSettings):
     """Addresses or networks that are never blocked (more can be added by operators at run time)."""
     rules: RuleThresholds = Field(default_factory=RuleThresholds)
     """Thresholds of the request rules (``UNSEEN_RULES__FLOOD_SHORT_LIMIT=30``, ...)."""
+    anomaly_model: ModelSettings = Field(default_factory=ModelSettings)
+    """How the promoted ``anomaly`` model scores request windows (``UNSEEN_ANOMALY_MODEL__CONFIRMATIONS=3``, ...)."""
     actions: ActionPolicy = Field(default_factory=ActionPolicy)
+    """Which automatic action each anomaly kind triggers and how long bans last (``UNSEEN_ACTIONS__BAN_SECONDS``)."""
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     """Outgoing e-mail (``UNSEEN_SMTP__ENABLED=true``, ``UNSEEN_SMTP__HOST``, ...); off until configured."""
-    """Which automatic action each anomaly kind triggers and how long bans last (``UNSEEN_ACTIONS__BAN_SECONDS``)."""
 
     session_cookie: str = "unseen_session"
     csrf_cookie: str = "unseen_csrf"

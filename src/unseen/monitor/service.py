@@ -26,6 +26,7 @@ from unseen.tables import AllowlistEntry, Decision, RequestLog, utcnow
 log = logging.getLogger(__name__)
 
 Judge = Callable[[RequestRecord], RequestRecord]
+Score = Callable[[list[RequestRecord]], None]
 Act = Callable[[RequestRecord, "Monitor"], None]
 
 
@@ -55,6 +56,9 @@ class Monitor:
         Where the request log and decisions live.
     judge : callable, optional
         ``judge(record) -> record`` fills category, score and reasons (the rule engine, then the model).
+    score : callable, optional
+        ``score(records)`` runs the anomaly model over the records of one tick after the rules judged them (see
+        :class:`unseen.monitor.model.OnlineModel`); it may raise a record's category.
     act : callable, optional
         ``act(record, monitor)`` carries out automatic actions for a judged record.
     queue_size, batch_size, flush_seconds : int, int, float
@@ -64,12 +68,14 @@ class Monitor:
         an operator's undo through another worker).
     """
 
-    def __init__(self, engine: Engine, *, judge: Judge | None = None, act: Act | None = None,
+    def __init__(self, engine: Engine, *, judge: Judge | None = None, score: Score | None = None,
+                 act: Act | None = None,
                  queue_size: int = 50_000, batch_size: int = 500, flush_seconds: float = 0.25,
                  refresh_seconds: float = 2.0, trusted_proxies: list[str] | None = None,
                  allowlist: list[str] | None = None):
         self.engine = engine
         self.judge = judge or (lambda record: record)
+        self.score = score
         self.act = act
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
@@ -174,20 +180,16 @@ class Monitor:
         last_flush = last_refresh = time.monotonic()
         while True:
             stopping = self._stop.wait(tick)
-            taken = 0
-            while taken < 5000:
+            records: list[RequestRecord] = []
+            while len(records) < 5000:
                 try:
-                    record = self._queue.get_nowait()
+                    records.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-                taken += 1
-                self._pending += 1
-                try:
-                    batch.append(self._handle(record))
-                except Exception:  # a bug in judging must not stop the log
-                    log.exception("cannot judge the request %s %s from %s", record.method, record.path, record.ip)
-                    batch.append(_row(record))
-                finally:
+            if records:
+                self._pending += len(records)
+                batch += self._handle(records)
+                for _ in records:
                     self._queue.task_done()
             now = time.monotonic()
             if batch and (len(batch) >= self.batch_size or now - last_flush >= self.flush_seconds or stopping):
@@ -204,11 +206,27 @@ class Monitor:
             if stopping and not batch and self._queue.empty():
                 return
 
-    def _handle(self, record: RequestRecord) -> dict:
-        record = self.judge(record)
+    def _handle(self, records: list[RequestRecord]) -> list[dict]:
+        """Judge one tick's records by the rules, then the model, then act; a bug in one never loses the log."""
+        judged = []
+        for record in records:
+            try:
+                judged.append(self.judge(record))
+            except Exception:
+                log.exception("cannot judge the request %s %s from %s", record.method, record.path, record.ip)
+                judged.append(record)
+        if self.score is not None:
+            try:
+                self.score(judged)
+            except Exception:
+                log.exception("the anomaly model failed on %d records", len(judged))
         if self.act is not None:
-            self.act(record, self)
-        return _row(record)
+            for record in judged:
+                try:
+                    self.act(record, self)
+                except Exception:
+                    log.exception("cannot act on the request %s %s from %s", record.method, record.path, record.ip)
+        return [_row(record) for record in judged]
 
     def _write(self, rows: list[dict]) -> None:
         for attempt in range(3):

@@ -19,6 +19,7 @@ from unseen.db import create_schema, make_engine
 from unseen.shop.errors import ShopError
 from unseen.ml.registry import ModelRegistry
 from unseen.monitor.actions import Actions
+from unseen.monitor.model import OnlineModel
 from unseen.monitor.capture import CaptureMiddleware
 from unseen.monitor.notifier import BatchingNotifier
 from unseen.monitor.rules import RuleEngine
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 RECOMMENDER_TASK = "recommend"
+ANOMALY_TASK = "anomaly"
 
 DESCRIPTION = """
 The shop of **unseen**: accounts, products, cart, favourites, orders. Every click, cart and favourite change
@@ -59,7 +61,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     create_schema(engine)
 
     notifier = BatchingNotifier.from_settings(settings.smtp) if settings.smtp.enabled else None
-    monitor = Monitor(engine, judge=RuleEngine(settings.rules).observe_and_judge,
+    registry = ModelRegistry(settings.models_dir)
+    anomaly_model = PromotedModel(registry, ANOMALY_TASK, poll_seconds=settings.model_poll_seconds)
+    online_model = OnlineModel(anomaly_model.get, settings.anomaly_model, warning_score=settings.rules.warning_score,
+                               anomaly_score=settings.rules.anomaly_score)
+    monitor = Monitor(engine, judge=RuleEngine(settings.rules).observe_and_judge, score=online_model,
                       act=Actions(settings.actions, notifier=notifier),
                       trusted_proxies=settings.trusted_proxies, allowlist=settings.allowlist)
 
@@ -85,7 +91,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.popularity = PopularityRanking(ttl_seconds=settings.feed_cache_seconds)
-    app.state.recommender = PromotedModel(ModelRegistry(settings.models_dir), RECOMMENDER_TASK,
+    app.state.anomaly_model = anomaly_model
+    app.state.online_model = online_model
+    app.state.recommender = PromotedModel(registry, RECOMMENDER_TASK,
                                           poll_seconds=settings.model_poll_seconds)
     app.state.feed = Feed(popularity=app.state.popularity, model=app.state.recommender.get)
 

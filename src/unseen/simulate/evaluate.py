@@ -19,8 +19,12 @@ Per attack kind the report gives:
     requests the kind's clients sent after their first block (IP block or ended session) that the shop still
     served, i.e. did not refuse as blocked (or, for an ended session, with 401).
 
-For shoppers: how many were blocked (or refused at least once), how many of their requests were refused, and the
-rules' false-positive rate (shopper requests categorised warning or anomaly / shopper requests).
+For shoppers: how many were blocked (or refused at least once), how many of their requests were refused, the
+false-positive rate (shopper requests categorised warning or anomaly / shopper requests) and its parts: the rules'
+(flagged with a rule's reason code) and the anomaly model's (flagged with a ``model:`` reason).
+
+IP blocks still in force when the run starts (a replay on the same database) count as actions at the run's start;
+``blocked_before_run`` says how many clients met one.
 The join itself is reported too: every request sent should have exactly one log row (``unmatched_*`` = 0).
 """
 
@@ -45,6 +49,8 @@ RUN_FILE = "run.json"
 REPORT_JSON = "detection.json"
 REPORT_CSV = "detection.csv"
 FLAGGED = ("warning", "anomaly")
+MODEL_REASON = "model:"
+"""Reason codes of the anomaly model start with this; the others are the rules'."""
 BLOCKING = ("block_ip", "terminate_session")
 _KEY = ["ip", "method", "path", "query"]
 
@@ -75,6 +81,10 @@ class KindDetection:
     clients_blocked: int = 0
     time_to_all_blocked_s: float | None = None
     served_after_block: int = 0
+    flagged_by_model: int = 0
+    """Requests the anomaly model had a part in flagging (a ``model:`` reason)."""
+    blocked_before_run: int = 0
+    """Clients whose address was still blocked from before the run (a replay on the same database)."""
     decisions: dict[str, int] = field(default_factory=dict)
     anomaly_kinds: dict[str, int] = field(default_factory=dict)
 
@@ -92,6 +102,11 @@ class ShopperImpact:
     flagged_warning: int = 0
     flagged_anomaly: int = 0
     false_positive_rate: float | None = None
+    flagged_by_rules: int = 0
+    rule_false_positive_rate: float | None = None
+    """Shopper requests flagged with a rule's reason among the reasons / shopper requests."""
+    flagged_by_model: int = 0
+    blocked_before_run: int = 0
     decisions: dict[str, int] = field(default_factory=dict)
     false_positive_reasons: dict[str, int] = field(default_factory=dict)
 
@@ -185,15 +200,25 @@ def load_request_log(engine: Engine, start: float, end: float) -> pd.DataFrame:
 
 
 def load_decisions(engine: Engine, start: float, end: float) -> pd.DataFrame:
+    """Decisions made from ``start`` to ``end``, and before them the IP blocks still in force at ``start`` (a run
+    replayed on the same database meets the attackers of the run before still blocked): those have ``t = start``
+    and ``before_run`` set."""
     bounds = [datetime.fromtimestamp(t, UTC) for t in (start, end)]
     columns = [Decision.id, Decision.kind, Decision.target, Decision.anomaly_kind, Decision.created_at,
                Decision.expires_at, Decision.undone_at]
     with engine.connect() as conn:
+        earlier = conn.execute(select(*columns).where(
+            Decision.kind == "block_ip", Decision.created_at < bounds[0],
+            (Decision.expires_at.is_(None)) | (Decision.expires_at > bounds[0]),
+            (Decision.undone_at.is_(None)) | (Decision.undone_at > bounds[0])).order_by(Decision.id)).all()
         rows = conn.execute(select(*columns).where(Decision.created_at >= bounds[0], Decision.created_at <= bounds[1])
                             .order_by(Decision.created_at, Decision.id)).all()
-    decisions = pd.DataFrame(rows, columns=[c.key for c in columns])
-    decisions["t"] = _epoch(decisions["created_at"]) if len(decisions) else pd.Series(dtype=float)
-    return decisions
+    names = [c.key for c in columns]
+    before = pd.DataFrame(earlier, columns=names).assign(t=start, before_run=True)
+    during = pd.DataFrame(rows, columns=names)
+    during["t"] = _epoch(during["created_at"]) if len(during) else pd.Series(dtype=float)
+    during["before_run"] = False
+    return pd.concat([before, during], ignore_index=True) if len(before) else during
 
 
 # --- the join ---------------------------------------------------------------------------------------------------
@@ -273,6 +298,7 @@ def evaluate_run(run_dir: Path, engine: Engine, *, tolerance_s: float = 2.0, gra
     log = load_request_log(engine, start - 5.0, end + grace_s)
     log = log[log["ip"].isin(set(truth["ip"]))].reset_index(drop=True)
     decisions = load_decisions(engine, start - 1.0, end + grace_s)
+    blocked_before = set()
 
     matched = match_requests(truth, log, tolerance_s)
     hit = matched >= 0
@@ -282,6 +308,12 @@ def evaluate_run(run_dir: Path, engine: Engine, *, tolerance_s: float = 2.0, gra
         truth["log_" + column] = values
     truth["server_session"] = [None if s is None or pd.isna(s) else str(int(s)) for s in truth["log_session_id"]]
     truth["flagged"] = truth["log_category"].isin(FLAGGED) | (truth["log_blocked"] == True)  # noqa: E712
+    reasons = [r if isinstance(r, list) else [] for r in truth["log_reasons"]]
+    from_model = np.array([any(x.startswith(MODEL_REASON) for x in r) for r in reasons], dtype=bool)
+    from_rules = np.array([any(not x.startswith(MODEL_REASON) for x in r) for r in reasons], dtype=bool)
+    category_flagged = truth["log_category"].isin(FLAGGED).to_numpy()
+    truth["by_model"] = category_flagged & from_model
+    truth["by_rules"] = category_flagged & from_rules
     truth["blocked"] = truth["blocked"].fillna(False).astype(bool)
 
     join = JoinStats(ground_truth_requests=len(truth), log_rows=len(log), matched=int(hit.sum()),
@@ -296,10 +328,12 @@ def evaluate_run(run_dir: Path, engine: Engine, *, tolerance_s: float = 2.0, gra
     blocked_at: dict[str, tuple[float, str]] = {}
     per_client_decisions: dict[str, Counter] = {}
     elsewhere = 0
-    for kind, target, t in decisions[["kind", "target", "t"]].itertuples(index=False):
+    for kind, target, t, before_run in decisions[["kind", "target", "t", "before_run"]].itertuples(index=False):
         clients = targets.get(str(target), set()) | targets.get(str(target).lower(), set())
-        elsewhere += not clients
+        elsewhere += not clients and not before_run
         for client in clients:
+            if before_run:
+                blocked_before.add(client)
             first_decision.setdefault(client, (t, kind))
             per_client_decisions.setdefault(client, Counter())[kind] += 1
             if kind in BLOCKING:
@@ -313,17 +347,18 @@ def evaluate_run(run_dir: Path, engine: Engine, *, tolerance_s: float = 2.0, gra
     # An attack that never got to send a request still gets its row (an empty one).
     kinds = set(by_kind) | {a["kind"] for a in run.get("scenario", {}).get("attacks", [])}
     attacks = [_kind_report(kind, by_kind[kind], normal_flagged, first_decision, blocked_at, per_client_decisions,
-                            planned.get(kind)) if kind in by_kind else KindDetection(kind, clients=planned.get(kind, 0))
-               for kind in sorted(kinds)]
+                            planned.get(kind), blocked_before) if kind in by_kind
+               else KindDetection(kind, clients=planned.get(kind, 0)) for kind in sorted(kinds)]
     everything = _kind_report("all_attacks", attacker_rows, normal_flagged, first_decision, blocked_at,
-                              per_client_decisions, sum(k.clients for k in attacks)) \
+                              per_client_decisions, sum(k.clients for k in attacks), blocked_before) \
         if len(attacker_rows) else KindDetection("all_attacks")
     for name in ("first_request_at", "first_action_at", "first_action", "time_to_first_action_s",
                  "requests_before_action", "malicious_before_action", "time_to_first_refusal_s",
                  "time_to_all_blocked_s"):
         setattr(everything, name, None)
 
-    shoppers = _shopper_report(shopper_rows, first_decision, blocked_at, per_client_decisions, planned.get("shopper"))
+    shoppers = _shopper_report(shopper_rows, first_decision, blocked_at, per_client_decisions, planned.get("shopper"),
+                               blocked_before)
     report = DetectionReport(
         run_id=run.get("run_id", run_dir.name), run_dir=str(run_dir),
         evaluated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -335,7 +370,7 @@ def evaluate_run(run_dir: Path, engine: Engine, *, tolerance_s: float = 2.0, gra
 
 
 def _kind_report(kind: str, rows: pd.DataFrame, normal_flagged: int, first_decision: dict, blocked_at: dict,
-                 per_client_decisions: dict, planned: int | None) -> KindDetection:
+                 per_client_decisions: dict, planned: int | None, blocked_before: set[str]) -> KindDetection:
     clients = sorted(rows["client_id"].unique())
     malicious = rows["malicious"].fillna(False).astype(bool)
     flagged = int(rows["flagged"].sum())
@@ -348,14 +383,15 @@ def _kind_report(kind: str, rows: pd.DataFrame, normal_flagged: int, first_decis
         recall=_ratio(flagged, len(rows)),
         malicious_recall=_ratio(int(rows.loc[malicious, "flagged"].sum()), int(malicious.sum())),
         precision=_ratio(flagged, flagged + normal_flagged), first_request_at=_iso(first_request),
-        anomaly_kinds=_counts(rows.loc[rows["flagged"], "log_anomaly_kind"].dropna()))
+        anomaly_kinds=_counts(rows.loc[rows["flagged"], "log_anomaly_kind"].dropna()),
+        flagged_by_model=int(rows["by_model"].sum()), blocked_before_run=sum(c in blocked_before for c in clients))
 
     firsts = [first_decision[c] for c in clients if c in first_decision]
     if firsts:
         at, action = min(firsts)
         before = rows["sent"] < at
         report.first_action_at, report.first_action = _iso(at), action
-        report.time_to_first_action_s = round(at - first_request, 3)
+        report.time_to_first_action_s = round(max(at - first_request, 0.0), 3)
         report.requests_before_action = int(before.sum())
         report.malicious_before_action = int((before & malicious).sum())
     refusals = rows.loc[rows["blocked"], "sent"]
@@ -380,7 +416,7 @@ def _kind_report(kind: str, rows: pd.DataFrame, normal_flagged: int, first_decis
 
 
 def _shopper_report(rows: pd.DataFrame, first_decision: dict, blocked_at: dict, per_client_decisions: dict,
-                    planned: int | None) -> ShopperImpact:
+                    planned: int | None, blocked_before: set[str]) -> ShopperImpact:
     clients = set(rows["client_id"].unique())
     flagged = rows[rows["flagged"]]
     decisions: Counter = Counter()
@@ -395,7 +431,11 @@ def _shopper_report(rows: pd.DataFrame, first_decision: dict, blocked_at: dict, 
         requests_refused=int(rows["blocked"].sum()), flagged=len(flagged),
         flagged_warning=int((rows["log_category"] == "warning").sum()),
         flagged_anomaly=int((rows["log_category"] == "anomaly").sum()),
-        false_positive_rate=_ratio(len(flagged), len(rows)), decisions=dict(sorted(decisions.items())),
+        false_positive_rate=_ratio(len(flagged), len(rows)),
+        flagged_by_rules=int(rows["by_rules"].sum()), rule_false_positive_rate=_ratio(int(rows["by_rules"].sum()),
+                                                                                      len(rows)),
+        flagged_by_model=int(rows["by_model"].sum()), blocked_before_run=sum(c in blocked_before for c in clients),
+        decisions=dict(sorted(decisions.items())),
         false_positive_reasons=dict(reasons.most_common(20)))
 
 
@@ -444,7 +484,9 @@ def detection_table(report: DetectionReport) -> Table:
                   f"{s.shoppers_blocked}/{s.shoppers}", "-")
     j = report.join
     table.caption = (f"shopper requests flagged {s.flagged:,} (false-positive rate "
-                     f"{_f(s.false_positive_rate, 3, True)}), refused {s.requests_refused:,}; join: {j.matched:,} of "
+                     f"{_f(s.false_positive_rate, 3, True)}; by rules {s.flagged_by_rules:,}, "
+                     f"{_f(s.rule_false_positive_rate, 3, True)}; by the model {s.flagged_by_model:,}), refused "
+                     f"{s.requests_refused:,}; join: {j.matched:,} of "
                      f"{j.ground_truth_requests:,} requests matched, {j.unmatched_ground_truth} unmatched, "
                      f"{j.unmatched_log_rows} log rows unmatched")
     return table

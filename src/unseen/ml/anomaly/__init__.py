@@ -16,14 +16,18 @@ from ._isolation_forest import IsolationForestDetector
 from ._one_class_svm import OneClassSVMDetector
 from ._synthetic import ATTACK_KINDS, LOG_COLUMNS, NORMAL, synthetic_requests, window_labels
 from ._threshold import THRESHOLD_METHODS, choose_threshold, threshold_at_fpr
+from ._window_model import BEHAVIOUR_FEATURES, WindowModel, WindowVerdict, fit_window_model, kind_of_explanation
 
 __all__ = [
     "ATTACK_KINDS",
+    "BEHAVIOUR_FEATURES",
     "FEATURE_NAMES",
     "LOG_COLUMNS",
     "NORMAL",
     "RULE_FEATURE_NAMES",
     "THRESHOLD_METHODS",
+    "WindowModel",
+    "WindowVerdict",
     "BaseAnomalyDetector",
     "Explanation",
     "IsolationForestDetector",
@@ -33,7 +37,9 @@ __all__ = [
     "compress",
     "evaluate_detector",
     "features_for_window",
+    "fit_window_model",
     "is_tool_agent",
+    "kind_of_explanation",
     "path_template",
     "synthetic_requests",
     "threshold_at_fpr",
