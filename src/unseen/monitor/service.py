@@ -45,6 +45,10 @@ class MonitorStats:
     queued: int
     write_errors: int
     blocked_ips: int
+    model_scored: int = 0
+    """Windows the anomaly model scored."""
+    model_flagged: int = 0
+    """Of those, the confirmed anomalies."""
 
 
 class Monitor:
@@ -242,7 +246,8 @@ class Monitor:
 
     def stats(self) -> MonitorStats:
         return MonitorStats(captured=self.captured, written=self.written, dropped=self.dropped,
-                            queued=self._queue.qsize(), write_errors=self.write_errors, blocked_ips=len(self._blocks))
+                            queued=self._queue.qsize(), write_errors=self.write_errors, blocked_ips=len(self._blocks),
+                            model_scored=getattr(self.score, "scored", 0), model_flagged=getattr(self.score, "flagged", 0))
 
 
 def _row(record: RequestRecord) -> dict:

@@ -118,6 +118,14 @@ def test_one_class_svm_subsamples_large_training_sets(split):
     np.testing.assert_allclose(detector.typical_, np.median(split.X_train, axis=0))
 
 
+def test_one_class_svm_scores_equal_libsvms_kernel_expansion(fitted, split):
+    detector = fitted["one_class_svm"]
+    ours = detector.anomaly_score(split.X_test)
+    theirs = -detector.svm_.score_samples(detector.scaler_.transform(detector._features(split.X_test.to_numpy())))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-9 * np.abs(theirs).max())
+    np.testing.assert_array_equal(detector.anomaly_score_trusted(split.X_test.to_numpy()), ours)
+
+
 @pytest.mark.parametrize("max_features", [1.0, 0.5])
 def test_flat_forest_scores_equal_scikit_learns(split, max_features):
     forest = IsolationForest(n_estimators=30, max_features=max_features, random_state=0).fit(split.X_train.to_numpy())

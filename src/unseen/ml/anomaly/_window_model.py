@@ -96,13 +96,16 @@ class WindowModel:
         """Score windows of one key kind (rows of all :data:`FEATURE_NAMES`) in one call; explain the anomalous."""
         detector = self.detectors[by]
         rows = self.select(full_rows)
-        frame = pd.DataFrame(rows, columns=list(self.features))
-        scores = detector.anomaly_score(frame)
+        if rows.shape[1] != detector.n_features_in_ or not np.isfinite(rows).all():
+            raise ValueError(f"expected finite rows of {len(FEATURE_NAMES)} window features; got shape "
+                             f"{np.shape(full_rows)}")
+        scores = detector.anomaly_score_trusted(rows)
         n_requests = rows[:, self.features.index("n_requests")]
         verdicts = []
         for i, score in enumerate(scores):
             anomalous = bool(score > detector.threshold_ and n_requests[i] >= self.min_requests)
-            explanations = detector.explain(frame.iloc[[i]], top=explain) if anomalous else []
+            explanations = detector.explain(pd.DataFrame(rows[i:i + 1], columns=list(self.features)), top=explain) \
+                if anomalous else []
             verdicts.append(WindowVerdict(float(score), float(detector.threshold_), anomalous, explanations,
                                           kind_of_explanation(explanations) if anomalous else None))
         return verdicts
