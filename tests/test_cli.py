@@ -54,6 +54,51 @@ def test_training_an_empty_shop_explains_what_to_do(tmp_path, monkeypatch):
     assert "Traceback" not in result.output
 
 
+def test_training_the_anomaly_model_without_a_request_log_explains_what_to_do(seeded, monkeypatch):
+    root, url = seeded
+    monkeypatch.setenv("UNSEEN_MODELS_DIR", str(root / "models"))
+    result = runner.invoke(app, ["train", "anomaly", "--database-url", url])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "request log is empty" in said and "unseen simulate --attacks none" in said
+    result = runner.invoke(app, ["train", "anomaly", "--database-url", url, "--detector", "autoencoder"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "detector must be one of one_class_svm, isolation_forest" in said
+    assert not (root / "models" / "anomaly").exists()
+
+
+def test_train_anomaly_learns_the_request_log_and_promotes(tmp_path, monkeypatch):
+    from sqlalchemy import insert
+
+    import pandas as pd
+
+    from unseen.db import create_schema, make_engine
+    from unseen.ml.anomaly import synthetic_requests
+    from unseen.tables import RequestLog
+
+    url = f"sqlite:///{tmp_path}/shop.db"
+    engine = make_engine(url)
+    create_schema(engine)
+    log = synthetic_requests(80, attackers_per_kind=1, hours=3, random_state=4)
+    rows = [{"at": r.at.to_pydatetime(), "ip": r.ip, "method": r.method, "path": r.path, "query": r.query or "",
+             "status": int(r.status), "latency_ms": float(r.latency_ms), "user_agent": r.user_agent,
+             "session_id": None if pd.isna(r.session_id) else int(r.session_id),
+             "response_bytes": int(r.response_bytes), "category": "normal" if r.attack == "normal" else "anomaly",
+             "blocked": False} for r in log.itertuples()]
+    with engine.begin() as conn:
+        conn.execute(insert(RequestLog.__table__), rows)
+    engine.dispose()
+    monkeypatch.setenv("UNSEEN_MODELS_DIR", str(tmp_path / "models"))
+    result = runner.invoke(app, ["train", "anomaly", "--database-url", url, "--days", "1"])
+    assert result.exit_code == 0, result.output
+    assert "promoted" in result.output and "recall: rule-flagged clients" in result.output
+    from unseen.ml.registry import ModelRegistry
+
+    version = ModelRegistry(tmp_path / "models").promoted("anomaly")
+    assert version.params["detector"] == "one_class_svm"
+    # The attackers the rules had flagged were left out of training and are found by the model.
+    assert version.metrics["ip"]["rule_flagged"]["recall"] > 0.5 and version.metrics["ip"]["holdout_fpr"] <= 0.01
+
+
 def test_bad_database_url_is_explained(tmp_path):
     result = runner.invoke(app, ["seed", "--database-url", "notadb://what"])
     assert result.exit_code == 2 and "Expected something like" in result.output

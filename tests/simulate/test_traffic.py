@@ -229,6 +229,52 @@ def test_evaluation_counts_time_and_requests_until_the_first_action(tmp_path):
     assert report.join.matched == 34 and report.join.unmatched_log_rows == 0 and report.decisions_elsewhere == 1
 
 
+def test_a_replay_meets_blocks_from_the_run_before_and_model_flags_are_told_from_rule_flags(tmp_path):
+    """The same attacker address, still blocked from an earlier run, is reported as blocked at the start; shopper
+    requests flagged by the model are not counted as the rules' false positives."""
+    engine = make_engine(f"sqlite:///{tmp_path}/shop.db")
+    create_schema(engine)
+    start = datetime(2026, 7, 1, 12, tzinfo=UTC)
+    rows, log = [], []
+    for i in range(5):
+        at = start + timedelta(seconds=i)
+        for client, kind, role, ip in (("scraping-01", "scraping", "attacker", "198.51.100.20"),
+                                       ("shopper-0001", "shopper", "shopper", "100.64.1.3")):
+            refused = role == "attacker"
+            rows.append({"seq": len(rows) + 1, "client_id": client, "role": role, "kind": kind, "ip": ip,
+                         "session": None, "account": None, "action": "view", "malicious": refused, "method": "GET",
+                         "path": f"/api/products/{i + 1}", "query": "", "status": 403 if refused else 200,
+                         "blocked": refused, "error": None, "sent_at": at.isoformat(),
+                         "received_at": (at + timedelta(milliseconds=20)).isoformat()})
+            reasons = ["model:requests_per_second"] if role == "shopper" and i == 3 else \
+                ["missing-user-agent"] if role == "shopper" and i == 4 else None
+            log.append(RequestLog(at=at + timedelta(milliseconds=5), ip=ip, method="GET",
+                                  path=f"/api/products/{i + 1}", status=403 if refused else 200, latency_ms=3,
+                                  category="warning" if reasons else "normal", reasons=reasons, blocked=refused))
+    with Session(engine) as session:
+        session.add_all(log)
+        session.add(Decision(kind="block_ip", target="198.51.100.20", anomaly_kind="scraping", reason="last run",
+                             created_at=start - timedelta(minutes=5), expires_at=start + timedelta(minutes=10)))
+        session.add(Decision(kind="block_ip", target="100.64.1.3", anomaly_kind="flood", reason="long ago",
+                             created_at=start - timedelta(hours=2), expires_at=start - timedelta(hours=1)))
+        session.commit()
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / GROUND_TRUTH_FILE).write_text("".join(json.dumps({"run_id": "r2", **row}) + "\n" for row in rows))
+
+    report = evaluate_run(run_dir, engine)
+    engine.dispose()
+    [scraper] = report.attacks
+    assert scraper.blocked_before_run == 1 and scraper.clients_blocked == 1
+    assert scraper.time_to_first_action_s == 0.0 and scraper.requests_before_action == 0
+    assert scraper.served_after_block == 0
+    shoppers = report.shoppers
+    assert shoppers.blocked_before_run == 0 and shoppers.shoppers_blocked == 0  # an expired block is history
+    assert (shoppers.flagged, shoppers.flagged_by_rules, shoppers.flagged_by_model) == (2, 1, 1)
+    assert shoppers.rule_false_positive_rate == pytest.approx(1 / 5)
+    assert report.decisions_elsewhere == 0
+
+
 def test_attack_lists_parse_with_defaults_presets_and_own_timing():
     specs = parse_attacks("floods,sql_injection@10+5:3,flood_distributed@60:4x40", duration_s=120)
     assert [s.kind for s in specs] == ["flood_single", "flood_distributed", "sql_injection", "flood_distributed"]

@@ -365,6 +365,10 @@ def train_anomaly(engine: Engine, registry: ModelRegistry, params: AnomalyParame
     from unseen.ml.anomaly import synthetic_requests, window_features, window_labels
     from unseen.ml.anomaly._window_model import fit_window_model
 
+    from unseen.ml.anomaly._window_model import DETECTORS
+
+    if params.detector not in DETECTORS:
+        raise ValueError(f"detector must be one of {', '.join(DETECTORS)}; got {params.detector!r}")
     say = progress or (lambda _message: None)
     say("loading the request log")
     log = load_request_log(engine, days=params.days)

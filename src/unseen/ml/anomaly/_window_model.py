@@ -31,7 +31,7 @@ BEHAVIOUR_FEATURES = tuple(name for name in FEATURE_NAMES
                            if name not in ("latency_mean_ms", "share_5xx", "hour_sin", "hour_cos"))
 """The features the served model sees: what the client did, not how busy the shop was or what time it was."""
 KEY_KINDS = ("ip", "session")
-DETECTORS = {"isolation_forest": IsolationForestDetector, "one_class_svm": OneClassSVMDetector}
+DETECTORS = {"one_class_svm": OneClassSVMDetector, "isolation_forest": IsolationForestDetector}
 
 # Which anomaly kind an unusual feature points to; (feature, direction): +1 unusually high, -1 unusually low.
 _KIND_OF_FEATURE = {
