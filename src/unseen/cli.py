@@ -181,7 +181,7 @@ def train(
     table.add_column(baseline_name, justify="right")
     for key, value in result.metrics.items():
         base = result.baseline.get(key)
-        table.add_row(key, f"{value:.4f}", "" if base is None else f"{base:.4f}")
+        table.add_row(key, "-" if value != value else f"{value:.4f}", "" if base is None else f"{base:.4f}")
     console.print(table)
     verdict = "[green]promoted[/green]" if result.decision.promoted else "[yellow]not promoted[/yellow]"
     console.print(f"{verdict}: {result.decision.reason}")

@@ -227,4 +227,8 @@ def test_the_monitor_blocks_a_bot_net_the_model_finds_and_says_why(settings, eng
     assert sorted(d.target for d in decisions) == bots
     assert all(d.anomaly_kind == "flood" and "model:" in d.reason and d.evidence["model_score"] is not None
                for d in decisions)
+    # The operator sees why: each unusual feature with its value against the typical one.
+    explanation = decisions[0].evidence["model_explanation"]
+    assert len(explanation) == 3 and {"feature", "value", "typical", "z"} <= set(explanation[0])
+    assert any(e["feature"] == "requests_per_second" and e["value"] > 10 * e["typical"] for e in explanation)
     assert any(row.model_score is not None for row in logged) and logged[-1].category == "anomaly"

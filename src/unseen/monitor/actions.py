@@ -84,7 +84,8 @@ class Actions:
     def _evidence(record: RequestRecord) -> dict:
         return {"method": record.method, "path": record.path, "query": record.query[:300], "status": record.status,
                 "reasons": record.reasons, "score": record.score, "user_agent": (record.user_agent or "")[:200],
-                "at": record.at.isoformat(), "model_score": record.model_score}
+                "at": record.at.isoformat(), "model_score": record.model_score,
+                "model_explanation": record.explanation}
 
     def _block_ip(self, record: RequestRecord, monitor: Monitor, kind: str) -> None:
         if monitor.allowlisted(record.ip) or monitor.blocked(record.ip) is not None:
@@ -138,7 +139,9 @@ class Actions:
         block = monitor.blocked(record.ip)
         self.notifier.notify(Notification(
             kind=kind, subject=f"{kind.replace('_', ' ')} from {record.ip}", target=record.ip,
-            lines=[f"The monitor saw {kind.replace('_', ' ')} and acted on it automatically."],
+            lines=[f"The monitor saw {kind.replace('_', ' ')} and acted on it automatically."] + [
+                f"The anomaly model found {e['feature']} = {e['value']:g} unusual (typical {e['typical']:g})."
+                for e in record.explanation or []],
             facts={"ip": record.ip, "request": f"{record.method} {record.path}", "reasons": ", ".join(record.reasons),
                    "session": record.session_id or "-", "account": record.login_email or "-",
                    "blocked until": block.expires_at.isoformat() if block and block.expires_at else "-"},

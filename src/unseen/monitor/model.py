@@ -169,6 +169,8 @@ class OnlineModel:
 
     def _apply(self, record: RequestRecord, verdict, kind: str) -> None:
         reasons = [f"model:{e.feature}" for e in verdict.explanations]
+        record.explanation = [{"feature": e.feature, "value": round(e.value, 4), "typical": round(e.typical, 4),
+                               "z": round(e.z, 2), "key": kind} for e in verdict.explanations]
         record.reasons = list(record.reasons) + [r for r in reasons if r not in record.reasons]
         points = record.score + self.settings.severity  # ``score`` itself stays the rules' points
         was_anomaly = record.category is Category.anomaly

@@ -42,4 +42,5 @@ class RequestRecord:
     reasons: list[str] = field(default_factory=list)
     anomaly_kind: str | None = None  # the known kind an anomaly was classified as (flood, sql_injection, ...)
     model_score: float | None = None  # the anomaly model's score of this request's window, when a model serves
+    explanation: list[dict] | None = None  # a model anomaly's most unusual features: feature, value, typical, z
     blocked: bool = False  # refused because its IP was blocked (or it carried a critical payload)
