@@ -22,7 +22,9 @@ from unseen.simulate.evaluate import evaluate_run
 from unseen.simulate.seed import SeedParameters, seed
 from unseen.simulate.traffic import Scenario, simulate
 
-pytestmark = pytest.mark.e2e
+# The fixture plays three minutes of traffic and trains a model: about 3.5 minutes on two cores, more than the
+# suite's default limit per test (which the first test's share of the fixture counts against).
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
