@@ -227,10 +227,69 @@ def _evaluate_detection(run: str | None, database_url: str | None) -> None:
     console.print(f"wrote {folder / 'detection.json'} and {folder / 'detection.csv'}")
 
 
+def _evaluate_logins(run: str | None, database_url: str | None) -> None:
+    from pathlib import Path
+
+    from unseen.logins.evaluate import CURVE_SVG, REPORT_JSON, THRESHOLDS_CSV, evaluate_logins, login_table
+
+    if not run:
+        console.print("[red]Which run?[/red] expected `unseen evaluate logins RUN` with a folder under runs/logins/")
+        raise typer.Exit(2)
+    folder = Path(run)
+    settings = _settings(database_url)
+    try:
+        report = evaluate_logins(folder, _engine(settings), step_up_threshold=settings.login_risk.step_up_threshold)
+    except (FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]Not evaluated:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(login_table(report))
+    console.print(f"wrote {folder / REPORT_JSON}, {folder / THRESHOLDS_CSV} and {folder / CURVE_SVG}")
+
+
+@app.command("simulate-logins")
+def simulate_logins(
+    url: Annotated[Optional[str], typer.Option(help="A running shop; default: start one on --database-url")] = None,
+    database_url: DatabaseUrl = None,
+    users: Annotated[int, typer.Option(min=1, max=100_000, help="seeded accounts that log in")] = 100,
+    habitual: Annotated[int, typer.Option(min=0, max=100, help="habitual logins per user")] = 3,
+    travellers: Annotated[float, typer.Option(min=0, max=1, help="share of users who log in from abroad")] = 0.3,
+    new_devices: Annotated[float, typer.Option(min=0, max=1, help="share with a new device at home")] = 0.2,
+    takeovers: Annotated[float, typer.Option(min=0, max=1, help="share targeted by an account takeover")] = 0.5,
+    seed: Annotated[int, typer.Option(help="the same seed replays the same logins")] = 7,
+    evaluate_after: Annotated[bool, typer.Option("--evaluate/--no-evaluate", help="evaluate at the end")] = True,
+) -> None:
+    """Habitual logins, travellers, new devices and account takeovers over real HTTP, with ground truth."""
+    from contextlib import nullcontext
+
+    from unseen.simulate.logins import LoginScenario, simulate_logins as play
+    from unseen.simulate.server import running_shop
+    from unseen.simulate.traffic import load_accounts
+
+    settings = _settings(database_url)
+    try:
+        scenario = LoginScenario(users=users, habitual=habitual, travellers=travellers, new_devices=new_devices,
+                                 takeovers=takeovers, seed=seed)
+    except ValueError as exc:
+        console.print(f"[red]Not simulated:[/red] {exc}")
+        raise typer.Exit(2) from None
+    accounts = load_accounts(_engine(settings), settings.demo_customer_password.get_secret_value())
+    server = nullcontext() if url else running_shop(settings.resolved_database_url)
+    try:
+        with server as shop, console.status("logging in ..."):
+            run_dir = play(scenario, accounts, url or shop.url, settings.runs_dir / "logins")
+    except (RuntimeError, ValueError, OSError) as exc:
+        console.print(f"[red]The simulation stopped:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"run folder: {run_dir}")
+    if evaluate_after:
+        _evaluate_logins(str(run_dir), database_url)
+
+
 @app.command()
 def evaluate(
-    task: Annotated[str, typer.Argument(help=f"What to evaluate: {', '.join(TASKS)}, anomaly, detection RUN")],
-    run: Annotated[Optional[str], typer.Argument(help="detection: the simulation's run folder")] = None,
+    task: Annotated[str, typer.Argument(help=f"What to evaluate: {', '.join(TASKS)}, anomaly, detection RUN, "
+                                             "logins RUN")],
+    run: Annotated[Optional[str], typer.Argument(help="detection, logins: the simulation's run folder")] = None,
     database_url: DatabaseUrl = None,
     movielens: Annotated[bool, typer.Option(help="recommend: also run the MovieLens 100k protocol")] = True,
     test_days: Annotated[int, typer.Option(min=1, max=365, help="recommend: days held out on the shop's data")] = 30,
@@ -245,6 +304,9 @@ def evaluate(
 
     if task == "detection":
         _evaluate_detection(run, database_url)
+        return
+    if task == "logins":
+        _evaluate_logins(run, database_url)
         return
     if task != "anomaly":
         _check_task(task)

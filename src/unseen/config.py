@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from unseen.logins.policy import LoginRiskSettings
 from unseen.monitor.actions import ActionPolicy
 from unseen.monitor.model import ModelSettings
 from unseen.monitor.notifier import SmtpSettings
@@ -63,6 +64,8 @@ class Settings(BaseSettings):
     """How the promoted ``anomaly`` model scores request windows (``UNSEEN_ANOMALY_MODEL__CONFIRMATIONS=3``, ...)."""
     actions: ActionPolicy = Field(default_factory=ActionPolicy)
     """Which automatic action each anomaly kind triggers and how long bans last (``UNSEEN_ACTIONS__BAN_SECONDS``)."""
+    login_risk: LoginRiskSettings = Field(default_factory=LoginRiskSettings)
+    """Per-user login risk: alert and step-up thresholds (``UNSEEN_LOGIN_RISK__STEP_UP_THRESHOLD``, ...)."""
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     """Outgoing e-mail (``UNSEEN_SMTP__ENABLED=true``, ``UNSEEN_SMTP__HOST``, ...); off until configured."""
 

@@ -55,6 +55,10 @@ class EventKind(str, enum.Enum):
     login_ok = "login_ok"
     login_fail = "login_fail"
     logout = "logout"
+    login_unusual = "login_unusual"
+    """A successful login the login-risk model found unusual for the user (alerted, perhaps stepped up)."""
+    step_up_ok = "step_up_ok"
+    """The one-time code of a stepped-up login was entered: the session became active."""
 
 
 # --- users and sessions -------------------------------------------------------------------------------------
@@ -284,3 +288,59 @@ class AllowlistEntry(SQLModel, table=True):
     note: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
     created_by: int | None = Field(default=None, foreign_key="user.id")
+
+
+# --- login risk -------------------------------------------------------------------------------------------------
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One login attempt, successful or not, with where and what it came from and how unusual it was for the user.
+
+    ``source`` is ``live`` for attempts the shop saw and ``seed`` for the history ``unseen seed`` wrote. City and
+    region stay empty with the GeoIP data the package ships (country and ASN only).
+    """
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_user_at", "user_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    email: str = Field(max_length=254)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    success: bool
+    ip: str | None = Field(default=None, max_length=64)
+    country: str | None = Field(default=None, max_length=2)
+    region: str | None = Field(default=None, max_length=100)
+    city: str | None = Field(default=None, max_length=100)
+    asn: int | None = Field(default=None, sa_column=Column(BigInteger))
+    asn_name: str | None = Field(default=None, max_length=200)
+    browser: str | None = Field(default=None, max_length=60)
+    browser_version: str | None = Field(default=None, max_length=20)
+    os: str | None = Field(default=None, max_length=60)
+    device: str | None = Field(default=None, max_length=20)
+    user_agent: str | None = Field(default=None, max_length=400)
+    hour: int | None = None
+    weekday: int | None = None
+    risk: float | None = None  # the frequency model's (Freeman et al.): log-likelihood ratio, higher is stranger
+    svm_risk: float | None = None  # the One-Class SVM's, for comparison
+    cold_start: bool = False
+    new_features: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    action: str = Field(default="none", max_length=20)  # none, alert, step_up
+    session_id: int | None = Field(default=None, foreign_key="user_session.id")
+    source: str = Field(default="live", max_length=10)
+
+
+class StepUpChallenge(SQLModel, table=True):
+    """A one-time code a risky login must enter before its session becomes active."""
+
+    __tablename__ = "step_up_challenge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="user_session.id", unique=True, index=True)
+    user_id: int = Field(foreign_key="user.id")
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    attempts: int = 0
+    verified_at: datetime | None = None
+    login_attempt_id: int | None = Field(default=None, foreign_key="login_attempt.id")

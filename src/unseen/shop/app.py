@@ -18,6 +18,7 @@ from unseen.config import Settings, get_settings
 from unseen.db import create_schema, make_engine
 from unseen.shop.errors import ShopError
 from unseen.ml.registry import ModelRegistry
+from unseen.logins.service import LoginRisk
 from unseen.monitor.actions import Actions
 from unseen.monitor.model import OnlineModel
 from unseen.monitor.capture import CaptureMiddleware
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.popularity = PopularityRanking(ttl_seconds=settings.feed_cache_seconds)
+    app.state.login_risk = LoginRisk(engine, settings.login_risk, settings.secret_key.get_secret_value())
     app.state.anomaly_model = anomaly_model
     app.state.online_model = online_model
     app.state.recommender = PromotedModel(registry, RECOMMENDER_TASK,

@@ -25,6 +25,7 @@ from unseen.tables import (
     Favourite,
     Order,
     OrderLine,
+    StepUpChallenge,
     Product,
     ProductCreate,
     ProductUpdate,
@@ -137,6 +138,12 @@ def resolve_session(*, session: Session, token: str) -> tuple[UserSession, User]
     if user_session.ended_at is not None or user_session.expires_at <= utcnow():
         return None
     return user_session, user
+
+
+def step_up_pending(*, session: Session, session_id: int) -> bool:
+    """Whether a session still waits for the one-time code of a stepped-up login."""
+    return session.exec(select(StepUpChallenge.id).where(StepUpChallenge.session_id == session_id,
+                                                        col(StepUpChallenge.verified_at).is_(None))).first() is not None
 
 
 def end_session(*, session: Session, user_session: UserSession, reason: str = "logout") -> None:

@@ -53,7 +53,8 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(request.app.state.settings.session_cookie)
 
 
-def get_auth(request: Request, session: SessionDep) -> Auth | None:
+def get_any_auth(request: Request, session: SessionDep) -> Auth | None:
+    """The session the request carries, active or waiting for its step-up code."""
     token = session_token(request)
     found = crud.resolve_session(session=session, token=token) if token else None
     if found is None:
@@ -65,8 +66,20 @@ def get_auth(request: Request, session: SessionDep) -> Auth | None:
     return Auth(user=user, session=user_session)
 
 
-def require_auth(auth: Annotated[Auth | None, Depends(get_auth)]) -> Auth:
+def get_auth(request: Request, session: SessionDep) -> Auth | None:
+    """The active session; one still waiting for its step-up code counts as none."""
+    auth = get_any_auth(request, session)
+    if auth is not None and crud.step_up_pending(session=session, session_id=auth.session.id):
+        request.state.step_up_pending = True
+        return None
+    return auth
+
+
+def require_auth(request: Request, auth: Annotated[Auth | None, Depends(get_auth)]) -> Auth:
     if auth is None:
+        if getattr(request.state, "step_up_pending", False):
+            raise Unauthorized("this login must be confirmed first: POST the one-time code we e-mailed you to "
+                               "/api/auth/step-up as {\"code\": \"123456\"}")
         raise Unauthorized("log in first: send the session cookie or `Authorization: Bearer <token>`")
     return auth
 
@@ -78,6 +91,7 @@ def require_operator(auth: Annotated[Auth, Depends(require_auth)]) -> Auth:
 
 
 OptionalAuth = Annotated[Auth | None, Depends(get_auth)]
+AnyAuth = Annotated[Auth | None, Depends(get_any_auth)]
 CurrentAuth = Annotated[Auth, Depends(require_auth)]
 OperatorAuth = Annotated[Auth, Depends(require_operator)]
 ProductId = Annotated[int, Path(ge=1, le=MAX_ID, description="A product id")]

@@ -23,6 +23,13 @@ class LoginOut(SQLModel):
     token: str = Field(description="Send as `Authorization: Bearer <token>`; the same session is set as a cookie")
     expires_at: datetime
     user: UserPublic
+    step_up_required: bool = Field(
+        default=False, description="The login was unusual for this account: the session stays inactive until the "
+                                   "one-time code e-mailed to the user is sent to `POST /api/auth/step-up`")
+
+
+class StepUpIn(SQLModel):
+    code: str = Field(min_length=6, max_length=6, pattern=r"^[0-9]{6}$", description="The six-digit code e-mailed")
 
 
 class CartAddIn(SQLModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,13 +21,15 @@ from sqlmodel import Session, SQLModel
 
 from unseen.config import Settings
 from unseen.db import create_schema, session_scope
+from unseen.logins.context import GeoResolver, random_address, resolve
 from unseen.shop.security import hash_password
 from unseen.simulate.catalogue import CatalogueProduct, build_catalogue
 from unseen.simulate.seasons import seasonal_profile
-from unseen.simulate.shoppers import STYLES, Shopper, make_shoppers
+from unseen.simulate.shoppers import STYLES, USER_AGENTS, Shopper, make_shoppers
 from unseen.tables import (
     Event,
     EventKind,
+    LoginAttempt,
     Meta,
     Order,
     OrderLine,
@@ -89,12 +92,43 @@ def _zipf_weights(rng: np.random.Generator, n: int, exponent: float = 1.1) -> np
     return weights / weights.sum()
 
 
+@dataclass(frozen=True)
+class Device:
+    ip: str
+    user_agent: str
+    weight: float
+
+
+MOBILE_AGENTS = ("Safari/iOS", "Chrome/Android")
+SECOND_DEVICE_SHARE = 0.35
+"""Shoppers who also log in from a phone on a mobile network (about a quarter of their visits)."""
+
+
+def _devices(shoppers: list[Shopper], seed: int) -> dict[int, list[Device]]:
+    """Each shopper's home address, a public one in their country (so that GeoIP places their logins where they
+    live), and for some a phone on another network of the same country. Drawn apart from the history's generator."""
+    rng = random.Random(f"{seed}:addresses")
+    devices = {}
+    for shopper in shoppers:
+        shopper.ip = random_address(shopper.country, rng)
+        home = Device(shopper.ip, shopper.user_agent, 3.0)
+        if shopper.index > 0 and shopper.browser not in MOBILE_AGENTS and rng.random() < SECOND_DEVICE_SHARE:
+            phone = Device(random_address(shopper.country, rng), USER_AGENTS[rng.choice(MOBILE_AGENTS)], 1.0)
+            devices[shopper.index] = [home, phone]
+        else:
+            devices[shopper.index] = [home]
+    return devices
+
+
 class _History:
     """Generates rows in memory with local indexes; ``write`` maps them to database ids."""
 
     def __init__(self, params: SeedParameters, catalogue: list[CatalogueProduct], shoppers: list[Shopper],
-                 categories: list[str], rng: np.random.Generator):
+                 categories: list[str], rng: np.random.Generator, devices: dict[int, list[Device]] | None = None):
         self.params, self.catalogue, self.shoppers, self.categories, self.rng = params, catalogue, shoppers, categories, rng
+        self.devices = devices or {}
+        # Which device a visit uses is drawn apart from ``rng``, so the rest of the history stays as it was.
+        self.device_rng = random.Random(f"{params.seed}:devices")
         self.sessions: list[dict] = []  # shopper, created, ended, ip, user_agent
         self.orders: list[dict] = []  # shopper, created, total
         self.lines: list[dict] = []  # order, product, quantity, unit price
@@ -147,9 +181,13 @@ class _History:
         session = len(self.sessions)
         t = at
         events = self.events
+        ip, agent = shopper.ip, shopper.user_agent
+        options = self.devices.get(shopper.index)
+        if options:
+            ip, agent = self.device_rng.choices([(d.ip, d.user_agent) for d in options],
+                                                weights=[d.weight for d in options])[0]
         events.append(dict(shopper=shopper.index, session=session, kind=EventKind.login_ok, product=None,
-                           quantity=None, at=t, extra={"ip": shopper.ip, "user_agent": shopper.user_agent,
-                                                       "country": shopper.country}))
+                           quantity=None, at=t, extra={"ip": ip, "user_agent": agent, "country": shopper.country}))
         category = int(rng.choice(len(category_p), p=category_p))
         if not len(self.by_category[category]):
             category = int(np.argmax([len(ix) for ix in self.by_category]))
@@ -189,8 +227,26 @@ class _History:
         if rng.random() < 0.3:
             events.append(dict(shopper=shopper.index, session=session, kind=EventKind.logout, product=None,
                                quantity=None, at=ended, extra={"reason": "logout"}))
-        self.sessions.append(dict(shopper=shopper.index, created_at=at, ended_at=ended, ip=shopper.ip,
-                                  user_agent=shopper.user_agent))
+        self.sessions.append(dict(shopper=shopper.index, created_at=at, ended_at=ended, ip=ip, user_agent=agent))
+
+
+def _login_attempts(history: _History, user_ids: list[int], session_ids: list[int],
+                    shoppers: list[Shopper]) -> list[dict]:
+    """The login history the login-risk model learns from: one successful attempt per seeded session."""
+    geo = GeoResolver()
+    rows = []
+    for e in history.events:
+        if e["kind"] != EventKind.login_ok:
+            continue
+        extra = e["extra"]
+        context = resolve(extra["ip"], extra["user_agent"], _utc(e["at"]), geo=geo)
+        rows.append(dict(at=_utc(e["at"]), email=shoppers[e["shopper"]].email, user_id=user_ids[e["shopper"]],
+                         success=True, ip=context.ip, country=context.country, asn=context.asn,
+                         asn_name=context.asn_name, browser=context.browser, browser_version=context.browser_version,
+                         os=context.os, device=context.device, user_agent=extra["user_agent"], hour=context.hour,
+                         weekday=context.weekday, action="none", session_id=session_ids[e["session"]],
+                         source="seed"))
+    return rows
 
 
 def _insert_returning_ids(session: Session, model: type[SQLModel], rows: list[dict]) -> list[int]:
@@ -250,7 +306,8 @@ def seed(engine: Engine, settings: Settings, params: SeedParameters, *, reset: b
     catalogue = build_catalogue(rng, reference_dir=settings.reference_data_dir, max_products=params.products)
     categories = sorted({p.category for p in catalogue})
     shoppers = make_shoppers(rng, count=params.customers, categories=categories, months=params.months)
-    history = _History(params, catalogue, shoppers, categories, rng)
+    devices = _devices(shoppers, params.seed)
+    history = _History(params, catalogue, shoppers, categories, rng, devices)
     history.run(progress)
     summary = _write(engine, settings, params, catalogue, shoppers, history, progress)
     return summary
@@ -314,6 +371,7 @@ def _write(engine: Engine, settings: Settings, params: SeedParameters, catalogue
                 quantity=e["quantity"], extra=extra,
             ))
         _insert(session, Event, event_rows, progress=progress)
+        _insert(session, LoginAttempt, _login_attempts(history, user_ids, session_ids, shoppers))
 
         by_kind: dict[str, int] = {}
         for e in history.events:

@@ -49,6 +49,7 @@ DEFAULT_RUNS_DIR: Path | None = None
 GROUND_TRUTH_FILE = "ground_truth.jsonl"
 RUN_FILE = "run.json"
 SETUP_ADDRESS = "192.0.2.254"
+KEEPALIVE_S = 2.0
 """The simulator's own address when it reads the catalogue through the API (no database given)."""
 ACCEPT_LANGUAGE = {"GB": "en-GB,en;q=0.9", "DE": "de-DE,de;q=0.9,en;q=0.8", "FR": "fr-FR,fr;q=0.9,en;q=0.8",
                    "NL": "nl-NL,nl;q=0.9,en;q=0.8", "IE": "en-IE,en;q=0.9", "US": "en-US,en;q=0.9",
@@ -139,6 +140,8 @@ class Account:
     password: str
     country: str | None = None
     user_agent: str | None = None
+    home_ip: str | None = None
+    """Where the account last logged in from: a shopper who comes back as this account comes from there."""
 
 
 @dataclass(frozen=True)
@@ -175,9 +178,10 @@ def load_accounts(engine: Engine, password: str) -> list[Account]:
     with engine.connect() as conn:
         users = conn.execute(select(User.id, User.email, User.country).where(User.role == Role.customer)
                              .order_by(User.id)).all()
-        agents = {user_id: (extra or {}).get("user_agent")
-                  for user_id, extra in conn.execute(select(Event.user_id, Event.extra).where(Event.id.in_(latest)))}
-    return [Account(email, password, country, agents.get(user_id)) for user_id, email, country in users]
+        latest_login = {user_id: extra or {} for user_id, extra in
+                        conn.execute(select(Event.user_id, Event.extra).where(Event.id.in_(latest)))}
+    return [Account(email, password, country, latest_login.get(user_id, {}).get("user_agent"),
+                    latest_login.get(user_id, {}).get("ip")) for user_id, email, country in users]
 
 
 def load_catalogue(engine: Engine) -> Catalogue:
@@ -332,10 +336,14 @@ class SimClient:
         if profile.country:
             headers["Accept-Language"] = ACCEPT_LANGUAGE.get(profile.country, "en;q=0.9")
         self._in_flight = asyncio.Semaphore(in_flight)
+        # Idle connections are let go after KEEPALIVE_S, before the server's own keep-alive (uvicorn: 5 s) closes
+        # them: reusing a connection the server is closing at that moment loses the request ("server disconnected
+        # without sending a response"), which browsers avoid the same way.
         self.http = httpx.AsyncClient(base_url=ctx.base_url, headers=headers, verify=ctx.tls,
                                       timeout=ctx.scenario.request_timeout_s, follow_redirects=False,
                                       limits=httpx.Limits(max_connections=in_flight,
-                                                          max_keepalive_connections=in_flight))
+                                                          max_keepalive_connections=in_flight,
+                                                          keepalive_expiry=KEEPALIVE_S))
 
     async def request(self, method: str, path: str, *, action: str, malicious: bool = False, params=None, json=None,
                       data=None, headers: dict | None = None, follow: bool = False) -> httpx.Response | None:
@@ -455,7 +463,11 @@ def plan_shoppers(scenario: Scenario, accounts: Sequence[Account], catalogue: Ca
             email = f"{first}.{last}.{run_tag}{i}@shoppers.example".lower()  # new in every run
             account = Account(email, f"sim-{rng.getrandbits(48):x}", country, agent)
         interface = "web" if rng.random() < scenario.web_share else "app"
-        profile = ClientProfile(f"shopper-{i + 1:04d}", "shopper", "shopper", shopper_address(country, rng, taken),
+        address = shopper_address(country, rng, taken)
+        if account is not None and not register and account.home_ip and account.home_ip not in taken:
+            address = account.home_ip  # a regular comes from home: the login-risk check knows the place
+            taken.add(address)
+        profile = ClientProfile(f"shopper-{i + 1:04d}", "shopper", "shopper", address,
                                 agent, country, account.email if account and not register else None, interface)
         liked = tuple(rng.sample(categories, k=min(2, len(categories))))
         plans.append(ShopperPlan(profile, account, register, rng.choices(ARCHETYPES, weights=shares)[0], liked,

@@ -5,13 +5,23 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from urllib.parse import quote
 
-from unseen.shop import crud
-from unseen.shop.deps import OptionalAuth, SessionDep, SettingsDep, clear_session_cookie, client_ip, set_session_cookie
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+
+from unseen.shop import crud, login_flow
+from unseen.shop.deps import (
+    AnyAuth,
+    OptionalAuth,
+    SessionDep,
+    SettingsDep,
+    clear_session_cookie,
+    client_ip,
+    set_session_cookie,
+)
 from unseen.shop.errors import Conflict, Unauthorized
 from unseen.shop.pages.render import redirect, render, safe_next, validate_form
-from unseen.shop.schemas import LoginIn
+from unseen.shop.schemas import LoginIn, StepUpIn
 from unseen.tables import UserCreate
 
 router = APIRouter()
@@ -55,7 +65,7 @@ def login_page(request: Request, auth: OptionalAuth, session: SessionDep, next: 
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, settings: SettingsDep, auth: OptionalAuth,
+def login(request: Request, session: SessionDep, settings: SettingsDep, auth: OptionalAuth, background: BackgroundTasks,
           email: Text = "", password: Text = "", next: Text = ""):
     target = safe_next(next)
     form = {"email": email}
@@ -64,14 +74,40 @@ def login(request: Request, session: SessionDep, settings: SettingsDep, auth: Op
         return render(request, "login.html", auth=auth, session=session, form=form, next=target, errors=errors,
                       status_code=422)
     try:
-        user = crud.authenticate(session=session, engine=request.app.state.engine, email=str(body.email),
-                                 password=body.password, ip=client_ip(request),
-                                 user_agent=request.headers.get("user-agent"))
+        result = login_flow.log_in(request, session, str(body.email), body.password, background)
     except Unauthorized as exc:
-        session.commit()  # keep the login_fail event
         return render(request, "login.html", auth=auth, session=session, form=form, next=target,
                       errors=[exc.message], status_code=401)
-    return _log_in(request, session, settings, user, target, "logged_in")
+    if result.step_up:
+        response = redirect(f"/login/verify?next={quote(target)}", msg="step_up")
+    else:
+        response = redirect(target, msg="logged_in")
+    set_session_cookie(response, token=result.token, settings=settings)
+    return response
+
+
+@router.get("/login/verify")
+def verify_page(request: Request, auth: AnyAuth, session: SessionDep, next: str | None = None):
+    if auth is None:
+        return redirect("/login", msg=None)
+    return render(request, "login_verify.html", auth=None, session=session, next=safe_next(next))
+
+
+@router.post("/login/verify")
+def verify(request: Request, auth: AnyAuth, session: SessionDep, code: Text = "", next: Text = ""):
+    target = safe_next(next)
+    if auth is None:
+        return redirect("/login", msg=None)
+    body, errors = validate_form(StepUpIn, {"code": code.strip()})
+    if body is None:
+        return render(request, "login_verify.html", auth=None, session=session, next=target, errors=errors,
+                      status_code=422)
+    try:
+        login_flow.verify_step_up(request, session, auth.session, body.code)
+    except Unauthorized as exc:
+        return render(request, "login_verify.html", auth=None, session=session, next=target, errors=[exc.message],
+                      status_code=401)
+    return redirect(target, msg="logged_in")
 
 
 @router.get("/logout")
@@ -80,7 +116,7 @@ def logout_page(request: Request, auth: OptionalAuth, session: SessionDep):
 
 
 @router.post("/logout")
-def logout(auth: OptionalAuth, session: SessionDep, settings: SettingsDep):
+def logout(auth: AnyAuth, session: SessionDep, settings: SettingsDep):
     if auth is not None:
         crud.end_session(session=session, user_session=auth.session)
         session.commit()

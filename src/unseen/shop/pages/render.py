@@ -26,6 +26,7 @@ FLASH = {
     "registered": "Welcome! Your account is ready and you are logged in.",
     "logged_in": "You are logged in.",
     "logged_out": "You are logged out.",
+    "step_up": "This login is unusual for your account: we e-mailed you a one-time code to confirm it.",
     "cart_added": "Added to your cart.",
     "cart_updated": "Cart updated.",
     "cart_removed": "Removed from your cart.",

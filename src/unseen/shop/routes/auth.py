@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
-from fastapi import APIRouter, Request, Response, status
-
-from unseen.shop import crud
-from unseen.shop.deps import CurrentAuth, SessionDep, SettingsDep, clear_session_cookie, client_ip, set_session_cookie
+from unseen.shop import crud, login_flow
+from unseen.shop.deps import AnyAuth, CurrentAuth, SessionDep, SettingsDep, clear_session_cookie, set_session_cookie
 from unseen.shop.errors import Unauthorized
-from unseen.shop.schemas import LoginIn, LoginOut
+from unseen.shop.schemas import LoginIn, LoginOut, StepUpIn
 from unseen.tables import UserCreate, UserPublic
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -23,26 +21,32 @@ def register(user_in: UserCreate, session: SessionDep) -> UserPublic:
 
 
 @router.post("/login", response_model=LoginOut, responses={401: {"description": "Wrong e-mail or password"}})
-def login(body: LoginIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> LoginOut:
-    """Open a session: the token comes back in the body and as an HttpOnly cookie."""
-    ip, agent = client_ip(request), request.headers.get("user-agent")
-    try:
-        user = crud.authenticate(session=session, engine=request.app.state.engine, email=str(body.email),
-                                 password=body.password, ip=ip, user_agent=agent)
-    except Unauthorized:
-        session.commit()  # keep the login_fail event
-        raise
-    user_session, token = crud.start_session(
-        session=session, user=user, lifetime=timedelta(hours=settings.session_lifetime_hours), ip=ip, user_agent=agent
-    )
-    session.commit()
-    set_session_cookie(response, token=token, settings=settings)
-    return LoginOut(token=token, expires_at=user_session.expires_at, user=UserPublic.model_validate(user))
+def login(body: LoginIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep,
+          background: BackgroundTasks) -> LoginOut:
+    """Open a session: the token comes back in the body and as an HttpOnly cookie. A login unusual for the account
+    (another country, browser, network...) is reported to the user by e-mail; a risky one answers with
+    `step_up_required` and its session stays inactive until the one-time code from that e-mail is confirmed."""
+    result = login_flow.log_in(request, session, str(body.email), body.password, background)
+    set_session_cookie(response, token=result.token, settings=settings)
+    return LoginOut(token=result.token, expires_at=result.user_session.expires_at,
+                    user=UserPublic.model_validate(result.user), step_up_required=result.step_up)
+
+
+@router.post("/step-up", response_model=UserPublic,
+             responses={401: {"description": "No session, a wrong or expired code, or no attempts left"}})
+def step_up(body: StepUpIn, request: Request, auth: AnyAuth, session: SessionDep) -> UserPublic:
+    """Confirm a stepped-up login with the one-time code e-mailed to the user; the session becomes active."""
+    if auth is None:
+        raise Unauthorized("log in first: send the session cookie or `Authorization: Bearer <token>` of the login")
+    login_flow.verify_step_up(request, session, auth.session, body.code)
+    return UserPublic.model_validate(auth.user)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(auth: CurrentAuth, session: SessionDep, settings: SettingsDep) -> Response:
-    """End the current session."""
+def logout(auth: AnyAuth, session: SessionDep, settings: SettingsDep) -> Response:
+    """End the current session (also one still waiting for its step-up code)."""
+    if auth is None:
+        raise Unauthorized("log in first: send the session cookie or `Authorization: Bearer <token>`")
     crud.end_session(session=session, user_session=auth.session)
     session.commit()
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
