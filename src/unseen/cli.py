@@ -261,7 +261,8 @@ def simulate_logins(
     """Habitual logins, travellers, new devices and account takeovers over real HTTP, with ground truth."""
     from contextlib import nullcontext
 
-    from unseen.simulate.logins import LoginScenario, simulate_logins as play
+    from unseen.simulate.logins import LoginScenario, known_browsers
+    from unseen.simulate.logins import simulate_logins as play
     from unseen.simulate.server import running_shop
     from unseen.simulate.traffic import load_accounts
 
@@ -272,11 +273,13 @@ def simulate_logins(
     except ValueError as exc:
         console.print(f"[red]Not simulated:[/red] {exc}")
         raise typer.Exit(2) from None
-    accounts = load_accounts(_engine(settings), settings.demo_customer_password.get_secret_value())
+    engine = _engine(settings)
+    accounts = load_accounts(engine, settings.demo_customer_password.get_secret_value())
+    browsers = known_browsers(engine)
     server = nullcontext() if url else running_shop(settings.resolved_database_url)
     try:
         with server as shop, console.status("logging in ..."):
-            run_dir = play(scenario, accounts, url or shop.url, settings.runs_dir / "logins")
+            run_dir = play(scenario, accounts, url or shop.url, settings.runs_dir / "logins", browsers)
     except (RuntimeError, ValueError, OSError) as exc:
         console.print(f"[red]The simulation stopped:[/red] {exc}")
         raise typer.Exit(1) from None

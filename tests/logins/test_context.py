@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import doctest
 import random
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -198,6 +200,16 @@ def test_random_address_refuses_a_bad_or_unknown_country(monkeypatch):
     monkeypatch.setattr(context_module, "RANDOM_ADDRESS_ATTEMPTS", 2000)
     with pytest.raises(ValueError, match="'XX'"):
         random_address("XX", random.Random(0))
+
+
+def test_the_package_exports_its_names_without_loading_them_up_front():
+    import unseen.logins
+
+    assert all(getattr(unseen.logins, name) is not None for name in unseen.logins.__all__)
+    # unseen.config reads unseen.logins.policy; that must not pay for scikit-learn and the User-Agent parser.
+    probe = "import sys, unseen.logins; print('sklearn' in sys.modules, 'user_agents' in sys.modules)"
+    answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert answer.stdout.split() == ["False", "False"]
 
 
 def test_examples_run_as_doctests():

@@ -111,9 +111,22 @@ def test_a_user_without_history_is_a_cold_start(kind, legitimate):
 
 
 def test_the_frequency_model_falls_back_to_the_population_on_a_cold_start(legitimate):
+    # Without history only the population speaks: values no customer uses (Ukraine, Linux) weigh for an attacker,
+    # values most customers use weigh against.
     model = fitted("frequency", legitimate)
-    assert model.score("newcomer", TAKEOVER).risk == 0.0
-    assert model.score("newcomer", HABITUAL).risk == 0.0
+    assert model.score("newcomer", TAKEOVER).risk > 0 > model.score("newcomer", HABITUAL).risk
+    plain = FrequencyRiskModel(anywhere=0.0).fit_sequence(legitimate)
+    assert plain.score("newcomer", TAKEOVER).risk == 0.0 == plain.score("newcomer", HABITUAL).risk
+
+
+def test_a_long_history_counts_as_max_history_logins(legitimate):
+    capped = FrequencyRiskModel(max_history=5).fit_sequence(legitimate)
+    full = FrequencyRiskModel().fit_sequence(legitimate)
+    # Alice's thirty logins count as five: travelling costs her less, but still more than her habits.
+    assert capped.score(ALICE, TRAVELLER).risk < full.score(ALICE, TRAVELLER).risk
+    assert capped.score(ALICE, TRAVELLER).risk > capped.score(ALICE, HABITUAL).risk
+    with pytest.raises(ValueError, match="anywhere must be a share"):
+        FrequencyRiskModel(anywhere=1.5).fit_sequence(legitimate)
 
 
 @pytest.mark.parametrize("kind", MODELS)
@@ -154,9 +167,15 @@ def test_frequency_contributions_are_the_log_ratios_freeman_et_al_describe(legit
     model = fitted("frequency", legitimate)
     score = model.score(ALICE, TAKEOVER)
     assert math.isclose(sum(score.contributions.values()), score.risk)
-    # A value the user never had costs log((n + alpha) / alpha) whatever its popularity.
+    # A value the user never had costs log((n + alpha) / alpha) times the attacker's odds of using it against the
+    # population's; with anywhere=0 that factor is one, whatever the value's popularity.
     for name in score.new_features:
-        assert math.isclose(score.contributions[name], math.log((30 + 2.0) / 2.0))
+        attacker = model.attacker_probability(name, login_features(TAKEOVER)[name])
+        population = model.population_probability(name, login_features(TAKEOVER)[name])
+        assert math.isclose(score.contributions[name], math.log((30 + 2.0) / 2.0) + math.log(attacker / population))
+    plain = FrequencyRiskModel(anywhere=0.0).fit_sequence(legitimate).score(ALICE, TAKEOVER)
+    for name in plain.new_features:
+        assert math.isclose(plain.contributions[name], math.log((30 + 2.0) / 2.0))
     # A familiar value lowers the risk.
     assert all(value < 0 for value in model.score(ALICE, HABITUAL).contributions.values())
 

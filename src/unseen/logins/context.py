@@ -45,6 +45,7 @@ _database: GeoIP2Fast | None = None
 _database_lock = threading.Lock()
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Location(NamedTuple):
@@ -181,7 +182,7 @@ def _database_location(address: IPAddress) -> Location:
     return Location(code, result.country_name or None, None, None, None, result.asn_name or None)
 
 
-def _parse_overrides(overrides: Mapping[str, str] | None) -> tuple[tuple[ipaddress._BaseNetwork, str], ...]:
+def _parse_overrides(overrides: Mapping[str, str] | None) -> tuple[tuple[IPNetwork, str], ...]:
     parsed = []
     for network, country in (overrides or {}).items():
         try:

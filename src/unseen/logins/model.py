@@ -34,6 +34,12 @@ MAX_THRESHOLDS = 200
 Login = tuple[Hashable, LoginContext]
 
 
+VALUE_SPACE = {"ip_prefix": 2**24, "asn": 100_000, "country": 250, "browser": 100, "os": 50, "device": 5,
+               "hour_band": 4}
+"""About how many values each feature can take (IPv4 /24 ranges, autonomous systems, countries, browser and OS
+families, device kinds, bands of six hours): the attacker's uniform share is spread over them."""
+
+
 def login_features(context: LoginContext) -> dict[str, str]:
     """The values of :data:`FEATURES` for one login.
 
@@ -207,22 +213,30 @@ class FrequencyRiskModel(LoginRiskModel):
 
         risk(x, u) = sum_k  w_k * [log p(x_k | attacker) - log p(x_k | u)]
 
-    As in Freeman et al., the attacker is modelled by the population: ``p(x_k | attacker)`` is how often anyone
-    logged in with the value, add-one smoothed over the values seen plus one bucket for unseen values, so that an
-    unseen value has a small, not zero, probability. The user's own frequency is smoothed toward the population with
-    a pseudo-count ``alpha``::
+    ``p(x_k)`` is how often anyone logged in with the value, add-one smoothed over the values seen plus one bucket
+    for unseen values. The attacker is modelled, as in Freeman et al., from the population, but mixed with a uniform
+    choice over every value the feature can take (:data:`VALUE_SPACE`; share ``anywhere``): an attacker may imitate
+    a typical user, or log in from anywhere at all::
 
-        p(x_k | u) = (count_u(x_k) + alpha * p(x_k | attacker)) / (n_u + alpha)
+        p(x_k | attacker) = (1 - anywhere) * p(x_k) + anywhere / |values of k|
 
-    A user with no login has ``p(x_k | u) = p(x_k | attacker)`` and a risk of exactly 0; with a few logins the
-    population still weighs in, and with many the user's own habits dominate. A value the user never had adds
-    ``log((n_u + alpha) / alpha)`` whatever its popularity; a familiar value subtracts the more the rarer it is in
-    the population, since an attacker is unlikely to share it.
+    The user's own frequency is smoothed toward the population with a pseudo-count ``alpha``::
+
+        p(x_k | u) = (count_u(x_k) + alpha * p(x_k)) / (n_u + alpha)
+
+    A value the user never had adds ``log((n_u + alpha) / alpha)``, more when the value is rare among all users (a
+    country no customer logs in from); a familiar value subtracts. A user with few logins falls back to the
+    population: with none, only the rarity of the values counts (and the shop takes no action on a first login).
+    With ``anywhere=0`` this is the plain population model, where a new value costs the same however rare it is.
 
     Parameters
     ----------
     alpha : float, default=2.0
         Pseudo-count of the population in each user's frequencies.
+    anywhere : float in [0, 1], default=0.5
+        Share of the attacker model that is uniform over each feature's values rather than the population's.
+    max_history : float or None, default=None
+        Logins of a user's history counted at most (their counts scaled down to it); None counts all.
     features : sequence of str, default=FEATURES
         Which of :data:`FEATURES` to compare.
     weights : mapping of str to float, optional
@@ -238,9 +252,11 @@ class FrequencyRiskModel(LoginRiskModel):
         The weight of each feature used.
     """
 
-    def __init__(self, *, alpha: float = 2.0, features: Sequence[str] = FEATURES,
-                 weights: Mapping[str, float] | None = None) -> None:
+    def __init__(self, *, alpha: float = 2.0, anywhere: float = 0.5, max_history: float | None = None,
+                 features: Sequence[str] = FEATURES, weights: Mapping[str, float] | None = None) -> None:
         self.alpha = alpha
+        self.anywhere = anywhere
+        self.max_history = max_history
         self.features = features
         self.weights = weights
 
@@ -257,6 +273,8 @@ class FrequencyRiskModel(LoginRiskModel):
         self
         """
         _check_positive("alpha", self.alpha)
+        if isinstance(self.anywhere, bool) or not isinstance(self.anywhere, Real) or not 0 <= self.anywhere <= 1:
+            raise ValueError(f"anywhere must be a share in [0, 1]; got {self.anywhere!r}.")
         self.features_ = _check_features(self.features)
         weights = dict(self.weights or {})
         unknown = sorted(set(weights) - set(self.features_))
@@ -275,10 +293,16 @@ class FrequencyRiskModel(LoginRiskModel):
         """:meth:`fit` on a history built from ``(user_id, LoginContext)`` pairs."""
         return self.fit(LoginHistory.from_contexts(logins))
 
-    def attacker_probability(self, feature: str, value: str) -> float:
-        """``p(value | attacker)``: the add-one smoothed population frequency of ``value``."""
+    def population_probability(self, feature: str, value: str) -> float:
+        """``p(value)``: the add-one smoothed population frequency of ``value``."""
         counts = self.history_.population[feature]
         return (counts.get(value, 0) + 1) / (self.history_.n_logins + len(counts) + 1)
+
+    def attacker_probability(self, feature: str, value: str) -> float:
+        """``p(value | attacker)``: the population's frequency, mixed with a uniform choice among all the values
+        the feature can take (share ``anywhere``): an attacker may look like any user, or come from anywhere."""
+        population = self.population_probability(feature, value)
+        return (1.0 - self.anywhere) * population + self.anywhere / VALUE_SPACE.get(feature, 1_000)
 
     def score(self, user_id: Hashable, context: LoginContext) -> RiskScore:
         """How unusual ``context`` is for ``user_id``; ``contributions`` holds each weighted log-ratio term.
@@ -297,11 +321,15 @@ class FrequencyRiskModel(LoginRiskModel):
         self._check_fitted()
         values = login_features(context)
         n_user = self.history_.n_user(user_id)
+        # Beyond ``max_history`` logins a habit is a habit: the counts are scaled down to that many, so a new
+        # value does not grow ever more alarming for the most loyal customers.
+        scale = min(1.0, self.max_history / n_user) if self.max_history and n_user else 1.0
         contributions = {}
         for name in self.features_:
             attacker = self.attacker_probability(name, values[name])
-            count = self.history_.user_count(user_id, name, values[name])
-            user = (count + self.alpha * attacker) / (n_user + self.alpha)
+            population = self.population_probability(name, values[name])
+            count = self.history_.user_count(user_id, name, values[name]) * scale
+            user = (count + self.alpha * population) / (n_user * scale + self.alpha)
             contributions[name] = self.weights_[name] * (math.log(attacker) - math.log(user))
         return RiskScore(risk=sum(contributions.values()), new_features=self._new_features(user_id, values),
                          cold_start=n_user == 0, n_user_logins=n_user, contributions=contributions)

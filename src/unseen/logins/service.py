@@ -63,7 +63,8 @@ class LoginRisk:
         self.settings = settings
         self._secret = secret_key.encode()
         self.geo = GeoResolver(settings.network_countries)
-        self.frequency = FrequencyRiskModel(alpha=settings.alpha)
+        self.frequency = FrequencyRiskModel(alpha=settings.alpha, anywhere=settings.anywhere,
+                                            max_history=settings.max_history)
         self.svm: OneClassSVMRiskModel | None = None
         self._lock = threading.Lock()
         self._loaded = False
@@ -110,15 +111,14 @@ class LoginRisk:
         if not self.settings.enabled or user_id is None:
             return Assessment(context)
         self.load()
-        with self._lock:
-            score = self.frequency.score(user_id, context)
-            svm = self.svm
         svm_risk = None
-        if svm is not None:
-            try:
-                svm_risk = float(svm.score(user_id, context).risk)
-            except Exception:
-                log.exception("the login One-Class SVM failed to score")
+        with self._lock:  # scores read the history that learn() writes
+            score = self.frequency.score(user_id, context)
+            if self.svm is not None:
+                try:
+                    svm_risk = float(self.svm.score(user_id, context).risk)
+                except Exception:
+                    log.exception("the login One-Class SVM failed to score")
         risk = float(score.risk)
         action = "none" if score.cold_start else self.settings.action_for(risk, success=success)
         return Assessment(context, risk, svm_risk, list(score.new_features), score.cold_start, action)
@@ -128,9 +128,8 @@ class LoginRisk:
         self.load()
         with self._lock:
             self.frequency.update(user_id, context)
-        svm = self.svm
-        if svm is not None and hasattr(svm, "update"):
-            svm.update(user_id, context)
+            if self.svm is not None:
+                self.svm.update(user_id, context)
 
     @staticmethod
     def attempt_row(assessment: Assessment, *, email: str, user_id: int | None, success: bool, at: datetime,

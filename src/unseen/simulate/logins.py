@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from unseen.logins.context import GeoResolver, random_address
+from unseen.logins.context import GeoResolver, parse_user_agent, random_address
 from unseen.simulate.shoppers import USER_AGENTS
 from unseen.simulate.traffic import Account
 
@@ -77,8 +77,12 @@ class PlannedLogin:
         return self.kind in LEGITIMATE
 
 
-def plan_logins(scenario: LoginScenario, accounts: list[Account]) -> list[PlannedLogin]:
-    """The logins of the scenario, in a shuffled order (habitual ones first for each user)."""
+def plan_logins(scenario: LoginScenario, accounts: list[Account],
+                known_browsers: dict[str, set[str]] | None = None) -> list[PlannedLogin]:
+    """The logins of the scenario: every user's habitual ones first (shuffled), then the unusual ones (shuffled).
+
+    ``known_browsers`` (e-mail to the browser families of the account's past logins) makes sure that a takeover and
+    a new device use a browser the account never used; without it only the latest one is avoided."""
     usable = [a for a in accounts if a.home_ip and a.user_agent and a.country]
     if not usable:
         raise ValueError("no account has a login history to start from; seed the shop first (`unseen seed`)")
@@ -89,7 +93,9 @@ def plan_logins(scenario: LoginScenario, accounts: list[Account]) -> list[Planne
     for account in users:
         habitual += [PlannedLogin("habitual", account.email, account.password, account.home_ip, account.user_agent,
                                   account.country) for _ in range(scenario.habitual)]
-        others = [ua for ua in AGENTS.values() if ua != account.user_agent]
+        used = (known_browsers or {}).get(account.email) or {parse_user_agent(account.user_agent)[0]}
+        others = [ua for ua in AGENTS.values() if parse_user_agent(ua)[0] not in used] or \
+            [ua for ua in AGENTS.values() if ua != account.user_agent]
         if rng.random() < scenario.travellers:
             country = rng.choice([c for c in TRAVEL_COUNTRIES if c != account.country])
             unusual.append(PlannedLogin("traveller", account.email, account.password,
@@ -141,7 +147,23 @@ def play_logins(plan: list[PlannedLogin], base_url: str, run_dir: Path, *, concu
     return rows
 
 
-def simulate_logins(scenario: LoginScenario, accounts: list[Account], base_url: str, out_dir: Path) -> Path:
+def known_browsers(engine) -> dict[str, set[str]]:
+    """Each account's browser families from its login history."""
+    from sqlalchemy import select
+
+    from unseen.tables import LoginAttempt
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(LoginAttempt.email, LoginAttempt.browser).where(LoginAttempt.success.is_(True))
+                            .distinct()).all()
+    found: dict[str, set[str]] = {}
+    for email, browser in rows:
+        found.setdefault(email, set()).add(browser)
+    return found
+
+
+def simulate_logins(scenario: LoginScenario, accounts: list[Account], base_url: str, out_dir: Path,
+                    browsers: dict[str, set[str]] | None = None) -> Path:
     """Plan and play the scenario against the shop at ``base_url``; returns the run folder."""
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-logins-seed{scenario.seed}"
     run_dir = Path(out_dir) / run_id
@@ -150,7 +172,7 @@ def simulate_logins(scenario: LoginScenario, accounts: list[Account], base_url: 
         n += 1
         run_dir = Path(out_dir) / f"{run_id}-{n}"
     run_dir.mkdir(parents=True)
-    plan = plan_logins(scenario, accounts)
+    plan = plan_logins(scenario, accounts, browsers)
     started = time.time()
     (run_dir / RUN_FILE).write_text(json.dumps({"run_id": run_dir.name, "scenario": asdict(scenario),
                                                 "server_url": base_url, "planned": len(plan)}, indent=2) + "\n")
