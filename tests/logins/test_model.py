@@ -315,3 +315,11 @@ def test_threshold_helpers_refuse_bad_input(call, message):
 def test_examples_run_as_doctests():
     result = doctest.testmod(model_module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0, f"{result.failed} doctest example(s) failed in {model_module.__name__}"
+
+
+def test_an_unknown_network_is_no_evidence_either_way(legitimate):
+    # GeoIP names no network for some addresses: an unknown one matching an unknown home is not a habit.
+    model = fitted("frequency", legitimate)
+    unknown = login("46.211.0.2", "UA", None, "Firefox", "Linux")
+    score = model.score(ALICE, unknown)
+    assert login_features(unknown)["asn"] == "?" and score.contributions["asn"] == 0.0

@@ -326,6 +326,9 @@ class FrequencyRiskModel(LoginRiskModel):
         scale = min(1.0, self.max_history / n_user) if self.max_history and n_user else 1.0
         contributions = {}
         for name in self.features_:
+            if values[name] == UNKNOWN:
+                contributions[name] = 0.0  # an unknown network or country is no evidence either way
+                continue
             attacker = self.attacker_probability(name, values[name])
             population = self.population_probability(name, values[name])
             count = self.history_.user_count(user_id, name, values[name]) * scale
