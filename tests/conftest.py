@@ -83,11 +83,25 @@ def add_user(engine: Engine, *, email: str, role: Role = Role.customer, password
         return user
 
 
-def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+def login(client: TestClient, email: str, password: str = PASSWORD, *, headers: dict | None = None) -> dict[str, str]:
     """Log in through the API; returns the bearer header (the cookie is kept by the client too)."""
-    response = client.post("/api/auth/login", json={"email": email, "password": password})
+    response = client.post("/api/auth/login", json={"email": email, "password": password}, headers=headers)
     assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
+    assert response.json()["step_up_required"] is False, "the login was stepped up: log in from the user's home"
+    return {"Authorization": f"Bearer {response.json()['token']}", **(headers or {})}
+
+
+def home_of(engine: Engine, email: str) -> dict[str, str]:
+    """Where a seeded customer last logged in from, as the headers a trusted proxy would pass on: logging in as
+    them from anywhere else is unusual for their history, and the shop asks for a one-time code."""
+    from sqlalchemy import select as sa_select
+
+    from unseen.tables import LoginAttempt
+
+    with engine.connect() as conn:
+        ip, agent = conn.execute(sa_select(LoginAttempt.ip, LoginAttempt.user_agent).where(
+            LoginAttempt.email == email, LoginAttempt.success.is_(True)).order_by(LoginAttempt.at.desc())).first()
+    return {"X-Forwarded-For": ip, "User-Agent": agent}
 
 
 @pytest.fixture

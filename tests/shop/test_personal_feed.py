@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
 
-from tests.conftest import add_user, login
+from tests.conftest import add_user, home_of, login
 from unseen.db import make_engine
 from unseen.ml.registry import ModelRegistry
 from unseen.ml.training import RecommendParameters, train_recommend
@@ -23,7 +23,9 @@ def trained_shop(tmp_path_factory):
     from unseen.config import Settings
 
     root = tmp_path_factory.mktemp("personal")
-    settings = Settings(environment="test", models_dir=root / "models", feed_cache_seconds=0, model_poll_seconds=0)
+    # Seeded customers log in through a trusted proxy from their home (see tests.conftest.home_of).
+    settings = Settings(environment="test", models_dir=root / "models", feed_cache_seconds=0, model_poll_seconds=0,
+                        trusted_proxies=["127.0.0.1"])
     engine = make_engine(f"sqlite:///{root}/shop.db")
     seed(engine, settings, SeedParameters(seed=5, customers=80, months=24, products=120, until=date(2026, 10, 31)))
     result = train_recommend(engine, ModelRegistry(settings.models_dir), RecommendParameters(n_neighbors=20, test_days=60))
@@ -35,7 +37,7 @@ def trained_shop(tmp_path_factory):
 @pytest.fixture
 def shop(trained_shop):
     settings, engine = trained_shop
-    with TestClient(create_app(settings, engine)) as client:
+    with TestClient(create_app(settings, engine), client=("127.0.0.1", 50000)) as client:
         yield client, engine
 
 
@@ -45,8 +47,9 @@ def _ids(feed) -> list[int]:
 
 
 def test_a_shopper_with_history_gets_personal_recommendations(shop):
-    client, _ = shop
-    headers = login(client, "jane.doe@shoppers.example", "shopper-demo")
+    client, engine = shop
+    headers = login(client, "jane.doe@shoppers.example", "shopper-demo",
+                    headers=home_of(engine, "jane.doe@shoppers.example"))
     feed = client.get("/api/feed", headers=headers).json()
     assert feed["strategy"] == "personal" and feed["model_version"].startswith("v")
     assert len(feed["items"]) == 24 and all(p["stock"] > 0 for p in feed["items"])
@@ -81,7 +84,8 @@ def test_cart_add_changes_the_very_next_feed(shop):
 
 def test_favourite_change_is_reflected_at_once_and_cached_otherwise(shop):
     client, engine = shop
-    headers = login(client, "jane.doe@shoppers.example", "shopper-demo")
+    headers = login(client, "jane.doe@shoppers.example", "shopper-demo",
+                    headers=home_of(engine, "jane.doe@shoppers.example"))
     first = client.get("/api/feed", headers=headers).json()
     feed = client.app.state.feed
     with Session(engine) as session:
@@ -103,8 +107,8 @@ def test_favourite_change_is_reflected_at_once_and_cached_otherwise(shop):
 
 
 def test_feed_page_shows_recommendations_to_a_logged_in_shopper(shop):
-    client, _ = shop
-    login(client, "jane.doe@shoppers.example", "shopper-demo")  # the cookie logs the browser in
+    client, engine = shop
+    login(client, "jane.doe@shoppers.example", "shopper-demo", headers=home_of(engine, "jane.doe@shoppers.example"))  # the cookie logs the browser in
     page = client.get("/")
     assert "Recommended for you" in page.text
     assert "Recommended for you" in client.get("/products").text
