@@ -129,6 +129,7 @@ def _baseline_body(name: str, shop: Shop) -> dict:
     baselines = {
         "UserCreate": {"email": "new@example.com", "full_name": "New Shopper", "password": "a long password"},
         "LoginIn": {"email": "jane@example.com", "password": PASSWORD},
+        "StepUpIn": {"code": "123456"},
         "ProductCreate": {"name": "Scarf", "category": "Clothing", "price_cents": 1200, "stock": 3,
                           "description": "Wool", "sku": "SCARF-1"},
         "ProductUpdate": {"price_cents": 500},
