@@ -34,7 +34,7 @@ from unseen.simulate.attacks import (
 from unseen.simulate.evaluate import REPORT_CSV, REPORT_JSON, evaluate_run
 from unseen.simulate.seed import SeedParameters, seed
 from unseen.simulate.traffic import GROUND_TRUTH_FILE, RUN_FILE, Scenario, simulate
-from unseen.tables import Decision, RequestLog
+from unseen.tables import Decision, LoginAttempt, RequestLog
 
 FIELDS = {"run_id", "seq", "client_id", "role", "kind", "ip", "session", "account", "action", "malicious", "method",
           "path", "query", "sent_at", "received_at", "elapsed_s", "status", "blocked", "error"}
@@ -112,7 +112,12 @@ def test_the_shop_logged_exactly_the_simulated_requests_from_the_simulated_addre
     assert len(simulated) == len(truth)  # the server was stopped, so every capture is written: none dropped
     assert set(simulated["ip"]) == set(truth["ip"])
     shopper_ips = set(truth.loc[truth["role"] == "shopper", "ip"])
-    assert all(ip.startswith("100.") for ip in shopper_ips) and len(shopper_ips) == 15
+    assert len(shopper_ips) == 15
+    # A regular comes from home (the address of the account's seeded logins); the others from 100.64.0.0/10.
+    with engine.connect() as conn:
+        homes = set(conn.execute(select(LoginAttempt.ip).where(LoginAttempt.source == "seed")).scalars())
+    assert all(ip.startswith("100.") or ip in homes for ip in shopper_ips)
+    assert any(ip in homes for ip in shopper_ips)
     assert not shopper_ips & set(truth.loc[truth["role"] == "attacker", "ip"])
 
 
