@@ -94,6 +94,13 @@ class LoginRisk:
         if self.settings.svm and len(history) >= 50:
             threading.Thread(target=self._fit_svm, args=(history,), name="unseen-login-svm", daemon=True).start()
 
+    def preload(self) -> None:
+        """:meth:`load`, logging instead of raising (for a background thread at start-up)."""
+        try:
+            self.load()
+        except Exception:
+            log.exception("cannot read the login history; the first login will try again")
+
     def _fit_svm(self, history: list[tuple[int, LoginContext]]) -> None:
         try:
             model = OneClassSVMRiskModel(random_state=0)

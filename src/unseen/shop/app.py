@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             notifier.start()
         if settings.monitor_enabled:
             monitor.start()
+        if settings.login_risk.enabled:  # read the login history now, not in the first login's request
+            threading.Thread(target=_app.state.login_risk.preload, name="unseen-login-history", daemon=True).start()
         try:
             yield
         finally:
