@@ -399,6 +399,123 @@ def openapi(
     console.print("api/openapi.json matches the code")
 
 
+JobsFile = Annotated[Optional[str], typer.Option("--jobs-file", help="The jobs file (default: scheduled/jobs.toml)")]
+
+
+def _retraining_jobs(jobs_file: str | None) -> dict:
+    from rich.markup import escape
+
+    from unseen.pipeline.jobs import DEFAULT_JOBS_FILE, JobFileError, load_jobs
+
+    try:
+        return load_jobs(jobs_file or DEFAULT_JOBS_FILE)
+    except JobFileError as exc:
+        console.print(f"[red]Cannot use the jobs file:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def retrain(
+    job: Annotated[Optional[str], typer.Argument(help="The job to run: a table [jobs.JOB] of the jobs file")] = None,
+    run_all: Annotated[bool, typer.Option("--all", help="Run every job of the jobs file, one after another")] = False,
+    jobs_file: JobsFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run retraining jobs once, now: each notebook runs with papermill into runs/scheduled/JOB/, registers a
+    version and promotes it only if it beats the promoted one. Exits 1 when a run fails or finds its job running."""
+    from rich.markup import escape
+
+    from unseen.pipeline.report import runs_table
+    from unseen.pipeline.runner import JobBusy, run_job
+    from unseen.pipeline.tables import RunStatus
+
+    jobs = _retraining_jobs(jobs_file)
+    if run_all == bool(job):
+        console.print(f"[red]{'Which job?' if not job else 'A job or --all, not both.'}[/red] expected "
+                      f"`unseen retrain JOB` (one of: {', '.join(jobs)}) or `unseen retrain --all`")
+        raise typer.Exit(2)
+    if job and job not in jobs:
+        console.print(f"[red]Unknown job {escape(repr(job))};[/red] expected one of: {', '.join(jobs)}")
+        raise typer.Exit(2)
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    done, refused = [], []
+    for chosen in (jobs.values() if run_all else [jobs[job]]):
+        with console.status(f"retraining {chosen.name} ({chosen.notebook.name}) ..."):
+            try:
+                done.append(run_job(chosen, settings, trigger="manual", engine=engine))
+            except JobBusy as busy:
+                refused.append(busy)
+    if done:
+        console.print(runs_table(done, title="unseen retrain"))
+    failed = [run for run in done if run.status == RunStatus.failed]
+    for run in failed:
+        console.print(f"[red]{run.job} failed:[/red] {escape(run.error or '')}\n  the executed notebook has the "
+                      f"traceback: {escape(run.notebook)}")
+    for busy in refused:
+        console.print(f"[red]Not run:[/red] {escape(str(busy))}")
+    for run in done:
+        if run.status == RunStatus.succeeded and run.reason:
+            console.print(f"{run.job}: {'[green]promoted[/green]' if run.promoted else 'not promoted'}: "
+                          f"{escape(run.reason)}")
+    if failed or refused:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schedule(
+    jobs_file: JobsFile = None,
+    database_url: DatabaseUrl = None,
+    check_seconds: Annotated[float, typer.Option(min=1, max=3600, help="How often new rows are counted")] = 60.0,
+) -> None:
+    """Run the retraining jobs on their triggers (cron, new rows) in the background until Ctrl-C or SIGTERM."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    from unseen.pipeline.report import schedule_table
+    from unseen.pipeline.scheduler import run_scheduler
+
+    jobs = _retraining_jobs(jobs_file)
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", datefmt="[%X]",
+                        handlers=[RichHandler(console=console, show_path=False)])
+    logging.getLogger("unseen.pipeline").setLevel(logging.INFO)
+
+    def started(scheduler) -> None:
+        console.print(schedule_table(scheduler, jobs, check_seconds=check_seconds))
+        console.print(f"executed notebooks land in {settings.runs_dir / 'scheduled'}; `unseen runs` lists the runs. "
+                      "Ctrl-C stops.")
+
+    run_scheduler(jobs, settings, engine=engine, on_start=started, check_seconds=check_seconds)
+    console.print("scheduler stopped")
+
+
+@app.command()
+def runs(
+    job: Annotated[Optional[str], typer.Option("--job", help="Only this job's runs")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many runs, newest first")] = 20,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List recent retraining runs, newest first: trigger, outcome, model version, error."""
+    from rich.markup import escape
+
+    from unseen.pipeline.report import runs_table
+    from unseen.pipeline.runner import recent_runs
+
+    settings = _settings(database_url)
+    found = recent_runs(_engine(settings), job=job, limit=limit)
+    if not found:
+        console.print(f"no retraining runs{' of ' + escape(repr(job)) if job else ''} yet; "
+                      "`unseen retrain --all` runs every job once")
+        return
+    console.print(runs_table(found, title="unseen runs (newest first)", details=True))
+    for run in found:
+        if run.error:
+            console.print(f"[red]run {run.id} ({run.job}) failed:[/red] {escape(run.error)}")
+
+
 def main() -> None:  # pragma: no cover - console entry
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()
