@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +13,7 @@ from tests.conftest import add_user, home_of, login
 from unseen.db import make_engine
 from unseen.ml.registry import ModelRegistry
 from unseen.ml.training import RecommendParameters, train_recommend
-from unseen.shop import create_app
+from unseen.shop import create_app, crud
 from unseen.simulate.seed import SeedParameters, seed
 from unseen.tables import Product, User
 
@@ -35,8 +35,11 @@ def trained_shop(tmp_path_factory):
 
 
 @pytest.fixture
-def shop(trained_shop):
+def shop(trained_shop, monkeypatch):
     settings, engine = trained_shop
+    # The popular ranking counts the sales of the last 90 days: on the day after the seeded history ends, not on the
+    # day the suite runs, so that which product ranks where (and is picked below) does not change with the calendar.
+    monkeypatch.setattr(crud, "utcnow", lambda: datetime(2026, 11, 1, 12, tzinfo=UTC))
     with TestClient(create_app(settings, engine), client=("127.0.0.1", 50000)) as client:
         yield client, engine
 
