@@ -232,3 +232,40 @@ def test_the_monitor_blocks_a_bot_net_the_model_finds_and_says_why(settings, eng
     assert len(explanation) == 3 and {"feature", "value", "typical", "z"} <= set(explanation[0])
     assert any(e["feature"] == "requests_per_second" and e["value"] > 10 * e["typical"] for e in explanation)
     assert any(row.model_score is not None for row in logged) and logged[-1].category == "anomaly"
+
+
+def _one_session_from_many_addresses(n: int) -> list[RequestRecord]:
+    """A bot's session whose requests come from a new address each time: only the session's window sees it."""
+    records = _bot("203.0.113.70", T0, n, 0.2, session_id="bot-session")
+    for i, record in enumerate(records):
+        record.ip = f"198.51.{i // 250}.{i % 250}"
+    return records
+
+
+def test_a_session_window_alone_is_a_warning_and_acts_beside_a_rule_warning(model):
+    alone = _one_session_from_many_addresses(40)
+    online, rules = OnlineModel(_source(model), ModelSettings(min_interval_s=0)), RuleEngine()
+    for tick in _ticks(alone):
+        _judge(tick, rules)
+        online(tick)
+    assert online.flagged > 0, "the session's window was never found anomalous"
+    assert not any(r.category is Category.anomaly for r in alone)
+    assert any(r.category is Category.warning and "model:" in " ".join(r.reasons) for r in alone)
+
+    scripted = _one_session_from_many_addresses(40)
+    for record in scripted:
+        record.user_agent = "python-requests/2.32.3"  # a rule's warning on every request
+    online, rules = OnlineModel(_source(model), ModelSettings(min_interval_s=0)), RuleEngine()
+    for tick in _ticks(scripted):
+        _judge(tick, rules)
+        online(tick)
+    assert any(r.category is Category.anomaly and r.anomaly_kind for r in scripted)
+
+
+def test_the_graver_of_the_ip_and_session_verdicts_stands(model):
+    records = _bot("203.0.113.80", T0, 40, 0.2, session_id="flood-session")
+    online, rules = OnlineModel(_source(model), ModelSettings(min_interval_s=0)), RuleEngine()
+    for tick in _ticks(records):
+        _judge(tick, rules)
+        online(tick)
+    assert any(r.category is Category.anomaly and r.anomaly_kind == "flood" for r in records)

@@ -9,9 +9,17 @@ features that were most unusual, and gets the anomaly kind those features point 
 failed logins: password guessing; ...), so the same automatic actions apply as for the rules.
 
 Rules and model combine by points, as CRS adds up its rules: the model's points join those of the rules that fired
-on the same request, and the sum decides the category (the record's ``score`` stays the rules' own points). With the default ``severity`` of 5 (critical) a confirmed
-model anomaly is an anomaly by itself; at 3 it is a warning that needs one rule's warning beside it to act. Every
-scored record keeps the model's score (``model_score``), anomalous or not, for the dashboard and the evaluation.
+on the same request, and the sum decides the category (the record's ``score`` stays the rules' own points). With the
+default ``severity`` of 5 (critical) a confirmed anomaly of an IP's window is an anomaly by itself; a session's
+window adds ``session_severity`` points, 3 by default: a warning that needs one rule's warning beside it to act.
+The two differ because what they catch differs. An IP's window is where the attacks the rules miss show (a bot
+under every rate limit, a flood spread over many addresses); a session's window is one shopper's own visit, where
+the harm the model can prevent (cart spam) already has its rule, and where a legitimate buyer who fills a basket
+quickly is the unusual window. In the mixed simulation the session model alone terminated a wholesale buyer's
+session in one run out of a few (its threshold is the highest held-out score of a short clean day, and the
+overlapping windows of one burst confirm each other), while it never was the first to act on an attacker.
+Every scored record keeps the model's score (``model_score``), anomalous or not, for the dashboard and the
+evaluation.
 """
 
 from __future__ import annotations
@@ -43,7 +51,10 @@ class ModelSettings(BaseModel):
     confirmations: int = Field(default=2, ge=1)
     """Anomalous scores in a row before the model's verdict counts."""
     severity: int = Field(default=5, ge=1)
-    """Points a confirmed model anomaly adds to the record's rule score (5: critical, an anomaly by itself)."""
+    """Points a confirmed anomaly of an IP's window adds to the record's rule score (5: critical, an anomaly by
+    itself)."""
+    session_severity: int = Field(default=3, ge=1)
+    """Points a confirmed anomaly of a session's window adds (3: a warning, an anomaly beside a rule's warning)."""
     max_keys: int = Field(default=50_000, ge=1)
     """IPs and sessions followed at most; the least recently seen go first."""
     max_records: int = Field(default=300, ge=2)
@@ -172,14 +183,20 @@ class OnlineModel:
         record.explanation = [{"feature": e.feature, "value": round(e.value, 4), "typical": round(e.typical, 4),
                                "z": round(e.z, 2), "key": kind} for e in verdict.explanations]
         record.reasons = list(record.reasons) + [r for r in reasons if r not in record.reasons]
-        points = record.score + self.settings.severity  # ``score`` itself stays the rules' points
+        severity = self.settings.severity if kind == "ip" else self.settings.session_severity
+        points = record.score + severity  # ``score`` itself stays the rules' points
         was_anomaly = record.category is Category.anomaly
-        record.category = (Category.anomaly if points >= self.anomaly_score else
-                           Category.warning if points >= self.warning_score else Category.normal)
+        category = (Category.anomaly if points >= self.anomaly_score else
+                    Category.warning if points >= self.warning_score else Category.normal)
+        if _RANK[category] > _RANK[record.category]:  # the IP's verdict and the session's: the graver one stands
+            record.category = category
         if record.category is Category.anomaly and not (was_anomaly and record.anomaly_kind):
             record.anomaly_kind = verdict.kind
         log.debug("model anomaly %s %s: %.3f > %.3f (%s)", kind, record.ip, verdict.score, verdict.threshold,
                   ", ".join(reasons))
+
+
+_RANK = {Category.normal: 0, Category.warning: 1, Category.anomaly: 2}
 
 
 def _seconds(window: object) -> float:
