@@ -8,12 +8,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: help env demo serve seed test test-deps browser postgres bench openapi clean
+.PHONY: help env demo serve seed test test-deps browser postgres bench notebooks openapi clean
 
 help:
 	@echo "make demo       create the environment, seed the shop, serve it on http://$(HOST):$(PORT)"
 	@echo "make test       create the environment, install test dependencies, run the whole suite"
 	@echo "make bench      run the benchmarks in bench/ and print their figures"
+	@echo "make notebooks  execute every research notebook with papermill on small parameters (runs/notebooks/)"
 	@echo "make openapi    regenerate api/openapi.json after an intended API change"
 	@echo "make clean      remove the environment and generated data"
 
@@ -58,6 +59,10 @@ test: env test-deps
 
 bench: env
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Every research notebook on its small parameters (notebooks/small.toml); FULL=1 for the notebooks' own defaults.
+notebooks: env
+	$(BIN)/unseen notebooks $(if $(FULL),--full)
 
 openapi: env
 	$(BIN)/unseen openapi --write

@@ -516,6 +516,43 @@ def runs(
             console.print(f"[red]run {run.id} ({run.job}) failed:[/red] {escape(run.error)}")
 
 
+@app.command()
+def notebooks(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Notebooks to run, by number (03) or name; all when none")] = None,
+    full: Annotated[bool, typer.Option("--full", help="The notebooks' own parameters (the paper's runs) instead of notebooks/small.toml")] = False,
+    out_dir: Annotated[Optional[str], typer.Option("--out", help="Folder of the run folders (default: runs/notebooks)")] = None,
+) -> None:
+    """Execute the research notebooks with papermill, each into runs/notebooks/NAME/TIME/ with its figures, tables
+    and executed copy; small parameters unless --full. Exits 1 when a notebook fails."""
+    from pathlib import Path
+
+    from rich.markup import escape
+
+    from unseen.pipeline.notebooks import run_notebooks
+
+    settings = _settings(None)
+    try:
+        chosen = run_notebooks(names or None, small=not full, out_dir=Path(out_dir) if out_dir else None,
+                               settings=settings,
+                               on_start=lambda path: console.print(f"running {path.name} ..."))
+    except ValueError as exc:
+        console.print(f"[red]Cannot run the notebooks:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    table = Table(title=f"unseen notebooks ({'full' if full else 'small'} parameters)")
+    for column in ("notebook", "status", "seconds", "run folder"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    for run in chosen:
+        table.add_row(run.name, "[green]ok[/green]" if run.ok else "[red]failed[/red]", f"{run.seconds:.0f}",
+                      escape(str(run.folder)))
+    console.print(table)
+    for run in chosen:
+        if not run.ok:
+            console.print(f"[red]{run.name} failed:[/red] {escape(run.error or '')}\n  the executed notebook has the "
+                          f"traceback: {escape(str(run.executed))}")
+    if not all(run.ok for run in chosen):
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()

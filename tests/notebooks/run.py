@@ -1,23 +1,16 @@
-"""Executing a research notebook in a test: parameters injected after its ``parameters`` cell (as papermill does),
-a fresh kernel of this very interpreter, and the executed copy kept beside the test's files."""
+"""Executing a research notebook in a test the way ``make notebooks`` does: papermill, the parameters injected after
+the ``parameters`` cell, a fresh kernel of this very interpreter, and the executed copy kept beside the test's
+files."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import nbclient
 import nbformat
-from ipykernel.kernelspec import write_kernel_spec
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+from unseen.pipeline.notebooks import NOTEBOOKS_DIR, execute_notebook
 
-
-def inject_parameters(notebook, parameters: dict) -> None:
-    """Add a cell tagged ``injected-parameters`` right after the one tagged ``parameters``."""
-    index = next(i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", []))
-    source = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
-    notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]}))
+NOTEBOOKS = NOTEBOOKS_DIR
 
 
 def errors(notebook) -> list[str]:
@@ -25,25 +18,43 @@ def errors(notebook) -> list[str]:
             for output in cell.get("outputs", []) if output.output_type == "error"]
 
 
-def execute(path: Path, parameters: dict, tmp_path: Path, monkeypatch) -> nbformat.NotebookNode:
-    """Run ``path`` with ``parameters``; assert it was committed without outputs, ran without error, in a kernel
-    of this interpreter. Returns the executed notebook (also written to ``tmp_path/executed-<name>``)."""
+def execute(path: Path, parameters: dict, tmp_path: Path, monkeypatch=None) -> nbformat.NotebookNode:
+    """Run ``path`` with ``parameters``; assert it was committed without outputs and ran without error. Returns
+    the executed notebook (written to ``tmp_path/executed/<name>.ipynb``)."""
     notebook = nbformat.read(path, as_version=4)
     assert all(not cell.get("outputs") and cell.get("execution_count") is None
                for cell in notebook.cells if cell.cell_type == "code"), f"{path.name} is committed with outputs"
-    inject_parameters(notebook, parameters)
-    notebook.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable, end='')"))
-    # The kernel must be this interpreter (the project's venv), whatever other "python3" kernelspec the machine
-    # has: a spec on JUPYTER_PATH is found before the user's and the system's.
-    write_kernel_spec(tmp_path / "jupyter" / "kernels" / "python3")
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=600,
-                                     resources={"metadata": {"path": str(path.parent)}})
-    try:
-        client.execute()
-    finally:
-        nbformat.write(notebook, tmp_path / f"executed-{path.name}")
-    assert errors(notebook) == [], errors(notebook)
-    kernel_python = "".join(output.get("text", "") for output in notebook.cells[-1].outputs)
-    assert Path(kernel_python).resolve() == Path(sys.executable).resolve()
-    return notebook
+    parameters = dict(parameters)
+    out_dir = Path(parameters.get("out_dir") or tmp_path / "run")
+    parameters["out_dir"] = str(out_dir)
+    run = execute_notebook(path, parameters, tmp_path / "executed", timeout_s=600)
+    executed = nbformat.read(run.executed, as_version=4)
+    assert run.ok, f"{run.error} (executed copy: {run.executed})"
+    assert errors(executed) == [], errors(executed)
+    return executed
+
+
+def run_small(name: str, tmp_path: Path, figures: tuple[str, ...], tables: tuple[str, ...]) -> tuple[dict, dict, dict]:
+    """Execute notebook ``name`` on its table of ``small.toml`` (and the reference data), check the run folder every
+    research notebook writes (run.json with the parameters and code version; each figure as PNG and SVG; each table
+    as CSV and a non-empty JSON) and return ``(small parameters, run.json, tables by name)``."""
+    import json
+    import tomllib
+
+    from tests.conftest import reference_data_dir
+
+    small = tomllib.loads((NOTEBOOKS / "small.toml").read_text())[name]
+    out_dir = tmp_path / "run"
+    execute(NOTEBOOKS / f"{name}.ipynb", {**small, "out_dir": str(out_dir),
+                                         "reference_data": str(reference_data_dir())}, tmp_path)
+    meta = json.loads((out_dir / "run.json").read_text())
+    assert meta["notebook"] == name
+    assert {key: meta["parameters"][key] for key in small} == small
+    assert set(meta["code"]) == {"commit", "uncommitted_changes"}
+    for figure in figures:
+        assert (out_dir / f"{figure}.png").read_bytes().startswith(b"\x89PNG"), figure
+        assert "<svg" in (out_dir / f"{figure}.svg").read_text()[:1000], figure
+    found = {table: json.loads((out_dir / f"{table}.json").read_text()) for table in tables}
+    for table in tables:
+        assert (out_dir / f"{table}.csv").is_file() and found[table], table
+    return small, meta, found
