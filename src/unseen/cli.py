@@ -463,6 +463,35 @@ def retrain(
 
 
 @app.command()
+def dashboards(
+    database_url: DatabaseUrl = None,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback unless you put a proxy in front)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8866,
+) -> None:
+    """Serve the operator dashboards (monitoring, trends) with Voila, behind the dashboard token (by default the
+    operator password); the dashboards read the same database as the shop."""
+    import subprocess
+
+    from unseen.dashboards.server import DASHBOARDS, voila_command
+
+    settings = _settings(database_url)
+    token = settings.resolved_dashboard_token
+    env = {**os.environ, "UNSEEN_DATABASE_URL": settings.resolved_database_url}
+    base = f"http://{host}:{port}"
+    console.print(f"unseen dashboards on [bold]{base}/[/bold] (index of the dashboards)")
+    for name in DASHBOARDS:
+        console.print(f"  {name:<11} {base}/voila/render/{name}.ipynb?token=<token>")
+    console.print("  the token is UNSEEN_DASHBOARD_TOKEN, or the operator password when that is unset; it is asked "
+                  "for on the login page, or given once as ?token=")
+    try:
+        completed = subprocess.run(voila_command(host=host, port=port, token=token), cwd=PROJECT_ROOT, env=env)
+    except KeyboardInterrupt:
+        return
+    if completed.returncode not in (0, -2, 130):
+        raise typer.Exit(completed.returncode)
+
+
+@app.command()
 def schedule(
     jobs_file: JobsFile = None,
     database_url: DatabaseUrl = None,

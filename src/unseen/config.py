@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     operator_email: str = "operator@unseen.example"
     operator_password: SecretStr = SecretStr("operator-demo")
     demo_customer_password: SecretStr = SecretStr("shopper-demo")
+    dashboard_token: SecretStr | None = None
+    """What opens the Voila dashboards (``?token=...`` once, or typed on their login page); unset means the operator
+    password, so that the dashboards are never left open."""
+    dashboard_refresh_seconds: float = Field(default=2.0, ge=0.5, le=60)
+    """How often the live monitoring dashboard re-reads the request log."""
 
     page_size: int = Field(default=24, ge=1, le=100)
     feed_cache_seconds: float = Field(default=30.0, ge=0)
@@ -94,6 +99,10 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.operator_password.get_secret_value() == "operator-demo":
             raise ValueError("UNSEEN_OPERATOR_PASSWORD is the demo default; set your own before running in production")
         return self
+
+    @property
+    def resolved_dashboard_token(self) -> str:
+        return (self.dashboard_token or self.operator_password).get_secret_value()
 
     @property
     def resolved_database_url(self) -> str:
