@@ -8,10 +8,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: help env demo serve seed test test-deps browser postgres bench notebooks openapi clean
+.PHONY: help env demo dashboards serve seed test test-deps browser postgres bench notebooks openapi clean
 
 help:
-	@echo "make demo       create the environment, seed the shop, serve it on http://$(HOST):$(PORT)"
+	@echo "make demo       create the environment, seed the shop, then run it with the dashboards, the scheduler"
+	@echo "                and a background attack simulation; prints the URLs to open"
+	@echo "make dashboards the operator dashboards (Voila) on http://$(HOST):8866/, behind the operator token"
 	@echo "make test       create the environment, install test dependencies, run the whole suite"
 	@echo "make bench      run the benchmarks in bench/ and print their figures"
 	@echo "make notebooks  execute every research notebook with papermill on small parameters (runs/notebooks/)"
@@ -33,14 +35,10 @@ seed: env
 demo: env
 	$(BIN)/unseen seed
 	$(BIN)/unseen train recommend --if-missing
-	@echo
-	@echo "  Shop:      http://$(HOST):$(PORT)/"
-	@echo "  API docs:  http://$(HOST):$(PORT)/docs"
-	@echo "  Customer:  jane.doe@shoppers.example / shopper-demo"
-	@echo "  Operator:  operator@unseen.example / operator-demo  (products at /operator/products)"
-	@echo "  Stop with Ctrl-C."
-	@echo
-	$(BIN)/unseen serve --host $(HOST) --port $(PORT)
+	$(BIN)/unseen demo --host $(HOST) --port $(PORT)
+
+dashboards: env
+	$(BIN)/unseen dashboards --host $(HOST)
 
 serve: env
 	$(BIN)/unseen serve --host $(HOST) --port $(PORT)

@@ -470,8 +470,6 @@ def dashboards(
 ) -> None:
     """Serve the operator dashboards (monitoring, trends) with Voila, behind the dashboard token (by default the
     operator password); the dashboards read the same database as the shop."""
-    import subprocess
-
     from unseen.dashboards.server import DASHBOARDS, voila_command
 
     settings = _settings(database_url)
@@ -483,12 +481,39 @@ def dashboards(
         console.print(f"  {name:<11} {base}/voila/render/{name}.ipynb?token=<token>")
     console.print("  the token is UNSEEN_DASHBOARD_TOKEN, or the operator password when that is unset; it is asked "
                   "for on the login page, or given once as ?token=")
+    command = voila_command(host=host, port=port, token=token)
+    console.file.flush()
+    os.chdir(PROJECT_ROOT)
+    os.execve(command[0], command, env)  # Voila itself from here on: Ctrl-C and SIGTERM reach it directly
+
+
+@app.command()
+def demo(
+    database_url: DatabaseUrl = None,
+    host: Annotated[str, typer.Option(help="Address every part binds")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The shop's port")] = 8000,
+    dashboards_port: Annotated[int, typer.Option(min=1, max=65535, help="The dashboards' port")] = 8866,
+    simulate_traffic: Annotated[bool, typer.Option("--simulate/--no-simulate",
+                                                   help="a background mixed simulation")] = True,
+    run_scheduler: Annotated[bool, typer.Option("--schedule/--no-schedule", help="the retraining scheduler")] = True,
+    simulation_seconds: Annotated[float, typer.Option(min=10, max=86_400, help="length of each simulation run")] = 300,
+    shoppers: Annotated[int, typer.Option(min=0, max=5000, help="normal shoppers per simulation run")] = 40,
+    attacks: Annotated[str, typer.Option(help="attacks of each run, as `unseen simulate --attacks` takes them")] = "all",
+    stop_after: Annotated[Optional[float], typer.Option(min=1, help="stop after this many seconds (default: Ctrl-C)")] = None,
+) -> None:
+    """The shop, the dashboards, the retraining scheduler and a background mixed simulation together; prints the
+    URLs to open. Seed the shop first (`unseen seed`; `make demo` does)."""
+    from unseen.demo import DemoOptions, run_demo
+
+    settings = _settings(database_url)
     try:
-        completed = subprocess.run(voila_command(host=host, port=port, token=token), cwd=PROJECT_ROOT, env=env)
-    except KeyboardInterrupt:
-        return
-    if completed.returncode not in (0, -2, 130):
-        raise typer.Exit(completed.returncode)
+        run_demo(settings, DemoOptions(host=host, port=port, dashboards_port=dashboards_port,
+                                       simulate=simulate_traffic, schedule=run_scheduler,
+                                       simulation_s=simulation_seconds, shoppers=shoppers, attacks=attacks),
+                 console, duration_s=stop_after)
+    except (RuntimeError, TimeoutError) as exc:
+        console.print(f"[red]The demo stopped:[/red] {exc}")
+        raise typer.Exit(1) from None
 
 
 @app.command()
