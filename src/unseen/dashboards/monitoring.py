@@ -437,10 +437,14 @@ class MonitoringDashboard:
     # --- the loop ------------------------------------------------------------------------------------------------
 
     async def _loop(self) -> None:
+        # A fixed rate, not a fixed pause: the next refresh is due refresh_s after the last one started, so the
+        # period the operator sees stays refresh_s however long the queries take (a slow one is not caught up).
+        due = time.monotonic()
         while True:
             if not self.paused.value:
                 self.refresh()
-            await asyncio.sleep(self.refresh_s)
+            due = max(due + self.refresh_s, time.monotonic())
+            await asyncio.sleep(due - time.monotonic())
 
     def start(self) -> asyncio.Task:
         """Refresh now and then every ``refresh_s`` seconds on the kernel's event loop."""

@@ -47,7 +47,10 @@ def voila_command(*, host: str, port: int, token: str, root: Path = DASHBOARDS_D
         raise ValueError("the dashboards need a token: set UNSEEN_DASHBOARD_TOKEN or UNSEEN_OPERATOR_PASSWORD")
     return [sys.executable, "-m", "voila", str(root), "--no-browser", f"--Voila.ip={host}", f"--port={port}",
             f"--token={token}", "--show_tracebacks=False", "--VoilaConfiguration.file_allowlist=[]",
-            "--Voila.open_browser=False", "--ServerApp.disable_check_xsrf=False"]
+            "--Voila.open_browser=False", "--ServerApp.disable_check_xsrf=False",
+            # A kernel per dashboard runs it ahead of the next visitor, so a page opens without waiting for the
+            # kernel to start and import (seconds); a new one is heated behind each page taken.
+            "--preheat_kernel=True", "--pool_size=1"]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, *, timeout_s: float, log_path: Path | None) -> None:
