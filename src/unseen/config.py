@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     dashboard_token: SecretStr | None = None
     """What opens the Voila dashboards (``?token=...`` once, or typed on their login page); unset means the operator
     password, so that the dashboards are never left open."""
-    dashboard_refresh_seconds: float = Field(default=2.0, ge=0.5, le=60)
+    dashboard_refresh_seconds: float = Field(default=1.5, ge=0.5, le=60)
     """How often the live monitoring dashboard re-reads the request log."""
 
     page_size: int = Field(default=24, ge=1, le=100)

@@ -282,7 +282,7 @@ class MonitoringDashboard:
     count and time (``data-tick``, ``data-at``), which the browser tests and the benchmark read.
     """
 
-    def __init__(self, data: MonitoringData, *, refresh_s: float = 2.0):
+    def __init__(self, data: MonitoringData, *, refresh_s: float = 1.5):
         import ipywidgets as w
 
         self.data = data
