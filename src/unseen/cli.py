@@ -340,6 +340,8 @@ def evaluate(
 
 @app.command()
 def simulate(
+    what: Annotated[str, typer.Argument(help="traffic: shoppers and attackers over HTTP; transactions: card payments "
+                                             "in the Kaggle layout (--rows, --users, --seed, --out)")] = "traffic",
     url: Annotated[Optional[str], typer.Option(help="A running shop; default: start one on --database-url")] = None,
     database_url: DatabaseUrl = None,
     duration: Annotated[float, typer.Option(min=1, max=86_400, help="seconds")] = 120.0,
@@ -352,8 +354,27 @@ def simulate(
     max_rate: Annotated[float, typer.Option(min=1, max=5000, help="requests per second, all clients together")] = 400.0,
     max_concurrency: Annotated[int, typer.Option(min=1, max=1000, help="requests in flight at once")] = 64,
     evaluate_after: Annotated[bool, typer.Option("--evaluate/--no-evaluate", help="evaluate detection at the end")] = True,
+    rows: Annotated[int, typer.Option(min=1, max=100_000_000, help="transactions: rows to write")] = 13_305_915,
+    users: Annotated[int, typer.Option(min=1, max=100_000, help="transactions: card holders")] = 2000,
+    out: Annotated[Optional[str], typer.Option(help="transactions: folder (default: data/raw/transactions)")] = None,
 ) -> None:
-    """Drive shoppers and attackers through a real shop over HTTP; the ground truth stays in the run folder."""
+    """Drive shoppers and attackers through a real shop over HTTP (the ground truth stays in the run folder), or
+    with `transactions` write card transactions in the Kaggle layout."""
+    if what not in ("traffic", "transactions"):
+        console.print(f"[red]Not simulated:[/red] unknown {what!r}; expected traffic or transactions")
+        raise typer.Exit(2)
+    if what == "transactions":
+        from unseen.analytics.command import simulate_transactions
+
+        try:
+            simulate_transactions(rows=rows, users=users, seed=seed, out=out, console=console)
+        except ValueError as exc:
+            console.print(f"[red]Not simulated:[/red] {exc}")
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            console.print(f"[red]The simulation stopped:[/red] {exc}")
+            raise typer.Exit(1) from None
+        return
     from unseen.simulate.attacks import parse_attacks
     from unseen.simulate.evaluate import detection_table, evaluate_run
     from unseen.simulate.traffic import Scenario, summary_table
