@@ -14,6 +14,7 @@ from unseen.logins import model as model_module
 from unseen.logins.context import LoginContext
 from unseen.logins.model import (
     FEATURES,
+    SCORED_FEATURES,
     FrequencyRiskModel,
     LoginHistory,
     OneClassSVMRiskModel,
@@ -107,7 +108,7 @@ def test_new_features_name_what_the_user_never_had(kind, legitimate):
 def test_a_user_without_history_is_a_cold_start(kind, legitimate):
     score = fitted(kind, legitimate).score("newcomer", TAKEOVER)
     assert (score.cold_start, score.new_features, score.n_user_logins) == (True, [], 0)
-    assert set(score.contributions) == set(FEATURES)
+    assert set(score.contributions) == set(SCORED_FEATURES)  # the default comparison
 
 
 def test_the_frequency_model_falls_back_to_the_population_on_a_cold_start(legitimate):
@@ -233,7 +234,7 @@ def test_svm_contributions_share_out_the_risk_above_the_usual_login(legitimate):
     usual = model.score(ALICE, HABITUAL)
     score = model.score(ALICE, TAKEOVER)
     assert math.isclose(sum(score.contributions.values()), score.risk - usual.risk, abs_tol=1e-9)
-    assert all(score.contributions[name] == 0.0 for name in FEATURES if name not in score.new_features)
+    assert all(score.contributions[name] == 0.0 for name in SCORED_FEATURES if name not in score.new_features)
     assert all(value == 0.0 for value in usual.contributions.values())
 
 
@@ -323,3 +324,16 @@ def test_an_unknown_network_is_no_evidence_either_way(legitimate):
     unknown = login("46.211.0.2", "UA", None, "Firefox", "Linux")
     score = model.score(ALICE, unknown)
     assert login_features(unknown)["asn"] == "?" and score.contributions["asn"] == 0.0
+
+
+def test_the_hour_is_recorded_but_compared_only_when_asked_for(legitimate):
+    """A login at an hour the user never logs in at is not riskier by default (the hour is a weak signal and, in a
+    simulation, only the wall clock's); with ``features=FEATURES`` the models compare it too."""
+    history = LoginHistory.from_contexts(legitimate)
+    night = login("198.51.100.200", "US", "AT&T", hour=3)
+    assert login_features(night)["hour_band"] == "0"
+    default = FrequencyRiskModel().fit(history)
+    assert default.score(ALICE, night).risk == pytest.approx(default.score(ALICE, HABITUAL).risk)
+    with_hour = FrequencyRiskModel(features=FEATURES).fit(history)
+    assert with_hour.score(ALICE, night).risk > with_hour.score(ALICE, HABITUAL).risk
+    assert "hour_band" in with_hour.score(ALICE, night).new_features

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 _CONTEXT_NAMES = ("GEO_DATABASE", "GeoResolver", "Location", "LoginContext", "parse_user_agent", "random_address",
                   "resolve")
 _MODEL_NAMES = ("FEATURES", "FrequencyRiskModel", "LoginHistory", "LoginRiskModel", "OneClassSVMRiskModel",
-                "RiskScore", "login_features", "threshold_for", "thresholds_table")
+                "RiskScore", "SCORED_FEATURES", "login_features", "threshold_for", "thresholds_table")
 _EXPORTS = {**dict.fromkeys(_CONTEXT_NAMES, "context"), **dict.fromkeys(_MODEL_NAMES, "model")}
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "LoginRiskModel",
     "OneClassSVMRiskModel",
     "RiskScore",
+    "SCORED_FEATURES",
     "login_features",
     "parse_user_agent",
     "random_address",
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
         LoginRiskModel,
         OneClassSVMRiskModel,
         RiskScore,
+        SCORED_FEATURES,
         login_features,
         threshold_for,
         thresholds_table,
