@@ -29,7 +29,7 @@ def test_demo_starts_every_part_and_stops_them(tmp_path):
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     shop_port, dashboards_port = free_port(), free_port()
     demo = subprocess.Popen(unseen_command("demo", "--port", str(shop_port), "--dashboards-port", str(dashboards_port),
-                                           "--simulation-seconds", "12", "--shoppers", "3", "--stop-after", "45"),
+                                           "--simulation-seconds", "10", "--shoppers", "3", "--stop-after", "25"),
                             cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     try:
