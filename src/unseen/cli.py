@@ -628,6 +628,147 @@ def notebooks(
         raise typer.Exit(1)
 
 
+analytics_app = typer.Typer(help="Batch analytics over card transactions in the Kaggle layout: features and "
+                                 "merchant analytics on DuckDB (features on Spark too).", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
+TransactionsData = Annotated[Optional[str], typer.Option("--data", help="Folder in the Kaggle layout (default: "
+                                                                        "data/raw/transactions)")]
+
+
+def _transactions_folder(data: str | None):
+    from unseen.analytics.generate import DEFAULT_TRANSACTIONS_DIR
+
+    return data or DEFAULT_TRANSACTIONS_DIR
+
+
+@analytics_app.command("features")
+def analytics_features(
+    out: Annotated[str, typer.Option("--out", help="Parquet file to write (a folder of part files with Spark)")],
+    data: TransactionsData = None,
+    engine: Annotated[str, typer.Option(help="duckdb (one machine) or spark (UNSEEN_SPARK_MASTER or local[*])")] = "duckdb",
+    threads: Annotated[Optional[int], typer.Option(min=1, max=512, help="duckdb: threads (default: all cores)")] = None,
+    memory_limit: Annotated[Optional[str], typer.Option(help="duckdb: memory limit such as 8GB; beyond it DuckDB spills")] = None,
+) -> None:
+    """Per-transaction fraud features (the card's past only: windows, z-scores, first visits) to Parquet."""
+    from rich.markup import escape
+
+    from unseen.analytics.loader import LayoutError
+    from unseen.analytics.pipeline_command import features_command
+
+    try:
+        features_command(data=_transactions_folder(data), out=out, engine=engine, console=console, threads=threads,
+                         memory_limit=memory_limit)
+    except (LayoutError, ValueError) as exc:
+        console.print(f"[red]No features:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+@analytics_app.command("merchants")
+def analytics_merchants(
+    out: Annotated[str, typer.Option("--out", help="Folder for the tables (CSV) and figures (PNG, SVG)")],
+    data: TransactionsData = None,
+    top: Annotated[int, typer.Option(min=1, max=1000, help="Merchants in the top and declining lists")] = 20,
+    months: Annotated[int, typer.Option(min=1, max=60, help="Declining: the last N months against the N before")] = 6,
+    min_transactions: Annotated[int, typer.Option(min=1, help="Declining: transactions needed in the two spans together")] = 30,
+    seed: Annotated[int, typer.Option(help="Seed of the k-means segments")] = 0,
+) -> None:
+    """Sales by month, weekday, hour, channel, MCC and city; customer segments; top and declining merchants."""
+    from rich.markup import escape
+
+    from unseen.analytics.loader import LayoutError
+    from unseen.analytics.pipeline_command import merchants_command
+
+    try:
+        merchants_command(data=_transactions_folder(data), out=out, console=console, top_n=top, trend_months=months,
+                          min_transactions=min_transactions, seed=seed)
+    except (LayoutError, ValueError) as exc:
+        console.print(f"[red]No merchant report:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+@analytics_app.command("fraud")
+def analytics_fraud(
+    data: TransactionsData = None,
+    out: Annotated[Optional[str], typer.Option("--out", help="Folder for the tables (default: runs/fraud/TIME)")] = None,
+    features: Annotated[Optional[str], typer.Option("--features", help="Parquet file of `unseen analytics features` "
+                                                                       "(default: build it into --out)")] = None,
+    test_months: Annotated[int, typer.Option(min=1, max=60, help="Latest months held out for test")] = 12,
+    valid_months: Annotated[int, typer.Option(min=1, max=60, help="Months before them that choose thresholds")] = 12,
+    k: Annotated[int, typer.Option(min=1, max=10_000, help="Alerts reviewed per day (precision@k per day)")] = 10,
+    max_train_rows: Annotated[int, typer.Option(min=100, max=50_000_000, help="Training rows after undersampling")] = 300_000,
+    seed: Annotated[int, typer.Option(help="Seed of the undersampling and the models")] = 0,
+) -> None:
+    """Fraud models (hand-written logistic regression and tree, random forest, gradient boosting) against the
+    positive rate and a rule, on a time-ordered split: AP, ROC-AUC, recall at 90% precision, precision@k per day."""
+    from rich.markup import escape
+
+    from unseen.analytics.loader import LayoutError
+    from unseen.analytics.model_commands import fraud_command
+
+    try:
+        fraud_command(data=_transactions_folder(data), out=out, runs_dir=_settings(None).runs_dir, console=console,
+                      features=features, test_months=test_months, valid_months=valid_months, k=k,
+                      max_train_rows=max_train_rows, seed=seed)
+    except (LayoutError, ValueError) as exc:
+        console.print(f"[red]No fraud models:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+@analytics_app.command("churn")
+def analytics_churn(
+    data: TransactionsData = None,
+    days: Annotated[int, typer.Option(min=7, max=730, help="Churn: no transaction in the next DAYS days")] = 90,
+    model: Annotated[str, typer.Option(help="Model whose predictions are stored: gradient_boosting or "
+                                            "logistic_regression")] = "gradient_boosting",
+    test_cutoffs: Annotated[int, typer.Option(min=1, max=60, help="Latest labelled monthly cut-offs for test")] = 6,
+    seed: Annotated[int, typer.Option(help="Seed of the models")] = 0,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Churn models against recency and a constant-hazard baseline on later cut-offs; stores the chosen model's
+    predictions for the users active at the latest cut-off in the table churn_prediction."""
+    from rich.markup import escape
+
+    from unseen.analytics.churn import CHURN_MODELS
+    from unseen.analytics.loader import LayoutError
+    from unseen.analytics.model_commands import churn_command
+
+    if model not in CHURN_MODELS:
+        console.print(f"[red]No churn predictions:[/red] unknown model {escape(repr(model))}; expected "
+                      f"{' or '.join(CHURN_MODELS)}")
+        raise typer.Exit(2)
+    engine = _engine(_settings(database_url))
+    try:
+        churn_command(data=_transactions_folder(data), engine=engine, console=console, days=days, model=model,
+                      test_cutoffs=test_cutoffs, seed=seed)
+    except (LayoutError, ValueError) as exc:
+        console.print(f"[red]No churn predictions:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+@analytics_app.command("recommend")
+def analytics_recommend(
+    data: TransactionsData = None,
+    item: Annotated[str, typer.Option(help="merchant or mcc")] = "merchant",
+    k: Annotated[int, typer.Option(min=1, max=1000, help="Length of each list")] = 10,
+    test_months: Annotated[int, typer.Option(min=1, max=60, help="Latest months held out")] = 12,
+    merchant: Annotated[Optional[int], typer.Option(help="Also list this merchant's likeliest new customers")] = None,
+    user: Annotated[Optional[int], typer.Option(help="Also list this user's recommended merchants (or MCCs)")] = None,
+) -> None:
+    """Merchants (or MCC categories) for users by item-kNN against popularity, and potential customers for
+    merchants, evaluated on the latest months."""
+    from rich.markup import escape
+
+    from unseen.analytics.loader import LayoutError
+    from unseen.analytics.model_commands import recommend_command
+
+    try:
+        recommend_command(data=_transactions_folder(data), console=console, item=item, k=k, test_months=test_months,
+                          merchant=merchant, user=user)
+    except (LayoutError, ValueError) as exc:
+        console.print(f"[red]No recommendations:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
 def main() -> None:  # pragma: no cover - console entry
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()

@@ -8,7 +8,7 @@ Money is in integer cents.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, EmailStr, StringConstraints
@@ -344,3 +344,26 @@ class StepUpChallenge(SQLModel, table=True):
     attempts: int = 0
     verified_at: datetime | None = None
     login_attempt_id: int | None = Field(default=None, foreign_key="login_attempt.id")
+
+
+# --- churn predictions for other systems --------------------------------------------------------------------------
+
+
+class ChurnPrediction(SQLModel, table=True):
+    """One user's probability of churning, as one model version saw it at one cut-off.
+
+    ``user_id`` is the card holder's id in the transactions layout (``client_id``), not a shop user. Written by
+    :func:`unseen.analytics.churn.store_churn_predictions`, which replaces the rows of the same ``as_of`` and
+    ``model``; churn there means no transaction in the stated number of days from ``as_of``.
+    """
+
+    __tablename__ = "churn_prediction"
+    __table_args__ = (UniqueConstraint("as_of", "model", "user_id", name="uq_churn_prediction_as_of_model_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(index=True)
+    as_of: date
+    probability: float
+    model: str = Field(max_length=60)
+    version: str = Field(max_length=60)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,101 @@
+"""Merchants for users and potential customers for merchants, on a time split of generated transactions: item-kNN
+finds the merchants users go on to pay at far better than popularity, and the similarity methods find a merchant's
+next customers far better than the most active users. At the level of MCC categories it does not beat popularity,
+and the test says so: the generator draws a user's categories from shared category weights, not from a taste that
+co-occurrence could reveal."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from unseen.analytics.recommend import (
+    CustomerFinder,
+    evaluate_potential_customers,
+    evaluate_user_recommendations,
+    interactions,
+    recommend_for_users,
+    split_interactions,
+)
+
+
+@pytest.fixture(scope="module")
+def merchants(generated):
+    folder, _ = generated
+    return split_interactions(folder, item="merchant", test_months=12)
+
+
+def test_the_split_is_by_time_and_relevant_items_are_new_to_the_user(merchants) -> None:
+    assert merchants.test_start == pd.Timestamp("2018-11-01")
+    relevant = merchants.new_items()
+    seen = set(zip(merchants.train["user_id"], merchants.train["item_id"]))
+    assert relevant and all((user, item) not in seen for user, items in relevant.items() for item in items)
+    customers = merchants.new_customers()
+    assert all(user in relevant and merchant in relevant[user] for merchant, users in customers.items()
+               for user in users)
+
+
+def test_item_knn_recommends_new_merchants_far_better_than_popularity(merchants) -> None:
+    table = evaluate_user_recommendations(merchants, k=10).set_index("model")
+    assert table.loc["item_knn", "users"] > 500
+    for metric in ("precision", "recall", "ndcg", "hit_rate"):
+        assert table.loc["item_knn", metric] > 3 * table.loc["popularity", metric], metric
+    assert table.loc["item_knn", "coverage"] > table.loc["popularity", "coverage"]
+
+
+def test_potential_customers_beat_the_most_active_users(merchants) -> None:
+    table = evaluate_potential_customers(merchants, k=10, max_merchants=300).set_index("method")
+    assert (table["merchants"] == 300).all()
+    for method in ("item_knn", "customer_centroid"):
+        assert table.loc[method, "recall"] > 5 * table.loc["most_active", "recall"], method
+        assert table.loc[method, "hit_rate"] > 0.15, method
+
+
+def test_potential_customers_are_not_customers_yet(merchants) -> None:
+    finder = CustomerFinder().fit(merchants.train)
+    merchant = merchants.train["item_id"].value_counts().index[0]
+    current = set(merchants.train.loc[merchants.train["item_id"] == merchant, "user_id"])
+    for method in ("item_knn", "customer_centroid", "most_active"):
+        found = finder.potential_customers(merchant, n=20, method=method)
+        assert len(found) == 20 and not set(found["user_id"]) & current, method
+        assert found["score"].is_monotonic_decreasing
+    with pytest.raises(ValueError, match="no customer"):
+        finder.potential_customers(-1)
+    with pytest.raises(ValueError, match="method"):
+        finder.potential_customers(merchant, method="random")
+
+
+def test_recommendations_for_users_leave_out_their_merchants(merchants) -> None:
+    from unseen.ml.recommend import ItemKNNRecommender
+
+    model = ItemKNNRecommender(n_neighbors=50, shrinkage=10.0).fit(merchants.train)
+    users = merchants.train["user_id"].unique()[:5].tolist()
+    lists = recommend_for_users(model, merchants.train, users, n=5)
+    assert set(lists["user_id"]) == set(users) and (lists.groupby("user_id").size() == 5).all()
+    seen = set(zip(merchants.train["user_id"], merchants.train["item_id"]))
+    assert not any((u, i) in seen for u, i in zip(lists["user_id"], lists["item_id"]))
+
+
+def test_mcc_categories_item_knn_only_matches_popularity(generated) -> None:
+    folder, _ = generated
+    table = evaluate_user_recommendations(split_interactions(folder, item="mcc"), k=10).set_index("model")
+    # No better and no worse than the popular categories: within 15% of each other on nDCG.
+    assert table.loc["item_knn", "ndcg"] == pytest.approx(table.loc["popularity", "ndcg"], rel=0.15)
+    assert table.loc["popularity", "hit_rate"] > 0.3
+
+
+def test_bad_input() -> None:
+    with pytest.raises(ValueError, match="item must be"):
+        interactions(pd.DataFrame({"client_id": [1], "mcc": [5411], "transactions": [3]}), item="city")
+    with pytest.raises(ValueError, match="transactions"):
+        interactions(pd.DataFrame({"client_id": [1], "mcc": [5411]}), item="mcc")
+
+
+def test_the_command_refuses_bad_options(generated) -> None:
+    from typer.testing import CliRunner
+
+    from unseen.cli import app
+
+    folder, _ = generated
+    result = CliRunner().invoke(app, ["analytics", "recommend", "--data", str(folder), "--item", "city"])
+    assert result.exit_code == 2 and "item must be one of merchant, mcc" in result.output.replace("\n", " ")
