@@ -4,8 +4,6 @@ interactions. One local[2] Spark session serves the module (it takes a few secon
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +14,6 @@ from unseen.analytics import features as duck
 from unseen.analytics import generate_transactions, load_layout
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime (17 or newer) on PATH"),
     pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),  # inside PySpark's toPandas
     pytest.mark.timeout(240),

@@ -5,7 +5,6 @@ features on the same sample."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ TABLES = ("sales_by_month", "sales_by_weekday", "sales_by_weekday_hour", "sales_
           "engine_parity")
 
 
-@pytest.mark.skipif(shutil.which("java") is None, reason="the notebook compares DuckDB with Spark, which needs Java")
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 @pytest.mark.timeout(600)
 def test_merchant_analytics_notebook(tmp_path: Path) -> None:
