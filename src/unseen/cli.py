@@ -671,6 +671,7 @@ def analytics_merchants(
     months: Annotated[int, typer.Option(min=1, max=60, help="Declining: the last N months against the N before")] = 6,
     min_transactions: Annotated[int, typer.Option(min=1, help="Declining: transactions needed in the two spans together")] = 30,
     seed: Annotated[int, typer.Option(help="Seed of the k-means segments")] = 0,
+    engine: Annotated[str, typer.Option(help="duckdb (one machine) or spark (UNSEEN_SPARK_MASTER or local[*])")] = "duckdb",
 ) -> None:
     """Sales by month, weekday, hour, channel, MCC and city; customer segments; top and declining merchants."""
     from rich.markup import escape
@@ -680,7 +681,7 @@ def analytics_merchants(
 
     try:
         merchants_command(data=_transactions_folder(data), out=out, console=console, top_n=top, trend_months=months,
-                          min_transactions=min_transactions, seed=seed)
+                          min_transactions=min_transactions, seed=seed, engine=engine)
     except (LayoutError, ValueError) as exc:
         console.print(f"[red]No merchant report:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None

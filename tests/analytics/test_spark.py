@@ -110,3 +110,33 @@ def test_cli_features_on_spark_writes_parquet_parts(spark, tmp_path) -> None:
     assert "transactions" in result.output and list(out.glob("*.parquet"))
     written = duck.read_features(out / "*.parquet")
     assert sorted(written["id"]) == list(range(1, 9))
+
+
+def test_spark_gives_the_duckdb_merchant_report(spark, sample) -> None:
+    """The merchant analytics' queries run unchanged on Spark: every sales table, the customer profiles and so the
+    segments, the top and the declining merchants are the DuckDB ones."""
+    from unseen.analytics.merchants import merchant_report
+
+    options = dict(top_n=10, trend_months=6, min_transactions=10, seed=3)
+    on_duckdb = merchant_report(sample, **options)
+    on_spark = merchant_report(sample, engine="spark", spark=spark, **options)
+    assert on_spark.totals == on_duckdb.totals and on_spark.totals["transactions"] == 20_000
+    for name, table in on_duckdb.sales.items():
+        assert_same_frames(table, on_spark.sales[name])
+    assert_same_frames(on_duckdb.segments, on_spark.segments)
+    assert_same_frames(on_duckdb.top, on_spark.top)
+    assert len(on_duckdb.declining) > 0
+    assert_same_frames(on_duckdb.declining, on_spark.declining)
+
+
+def test_cli_merchants_on_spark(spark, sample, tmp_path) -> None:
+    from unseen.cli import app
+
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["analytics", "merchants", "--data", str(sample.folder), "--out", str(out),
+                                      "--engine", "spark", "--min-transactions", "10"])
+    assert result.exit_code == 0, result.output
+    assert "(spark)" in result.output and (out / "sales_by_month.csv").is_file()
+    refused = CliRunner().invoke(app, ["analytics", "merchants", "--data", str(sample.folder), "--out", str(out),
+                                       "--engine", "polars"])
+    assert refused.exit_code == 2 and "unknown engine 'polars'; expected duckdb or spark" in refused.output

@@ -1,12 +1,14 @@
 """Batch analytics over card transactions in the Kaggle "Financial Transactions Dataset" layout.
 
-Now: the data layer. :mod:`~unseen.analytics.layout` states the five files, their columns and value formats (and
-the column types DuckDB and Spark need); :mod:`~unseen.analytics.loader` reads such a folder with clear errors;
+The data layer: :mod:`~unseen.analytics.layout` states the five files, their columns and value formats (and the
+column types DuckDB and Spark need); :mod:`~unseen.analytics.loader` reads such a folder with clear errors;
 :mod:`~unseen.analytics.generate` writes realistic data in the same layout (fraud bursts on compromised cards,
 online, chip and swipe payments, travel, refunds, failed attempts), streamed, reproducible, up to 13M rows.
 
-To come on top of it: features and merchant analytics on DuckDB (and the same pipeline on Apache Spark), fraud
-models, churn, and merchant recommendations.
+On top of it: :mod:`~unseen.analytics.features` (per-transaction fraud features and per-user history, written once
+as SQL in :mod:`~unseen.analytics._feature_sql` for DuckDB and for Spark in :mod:`~unseen.analytics.spark`),
+:mod:`~unseen.analytics.merchants` (sales, segments, top and declining merchants, on either engine),
+:mod:`~unseen.analytics.fraud`, :mod:`~unseen.analytics.churn` and :mod:`~unseen.analytics.recommend`.
 """
 
 from unseen.analytics.generate import (

@@ -83,7 +83,7 @@ def sales_by(con, dimension: str) -> pd.DataFrame:
         SELECT {select}, count(*) AS transactions, CAST(sum(amount) AS DOUBLE) AS amount,
                count(CASE WHEN amount < 0 THEN 1 END) AS refunds,
                count(DISTINCT client_id) AS customers, count(DISTINCT merchant_id) AS merchants,
-               CAST(avg(amount) AS DOUBLE) AS mean_amount,
+               CAST(sum(amount) AS DOUBLE) / count(*) AS mean_amount,
                CAST(sum(amount) AS DOUBLE) / CAST(sum(sum(amount)) OVER () AS DOUBLE) AS share
         FROM transactions AS t {join}
         GROUP BY {group}
@@ -96,13 +96,15 @@ def sales_by(con, dimension: str) -> pd.DataFrame:
 def customer_profiles(con) -> pd.DataFrame:
     """One row per card holder: RFM (``recency_days`` before the day after the last transaction of the data,
     ``transactions``, ``amount``), ``mean_amount``, ``online_share``, ``merchants``, ``mccs``, ``active_months``."""
-    return con.sql("""
+    epoch = _dialect(con).epoch_seconds
+    return con.sql(f"""
         WITH ends AS (SELECT max(date) + INTERVAL 1 DAY AS reference FROM transactions)
         SELECT client_id,
-               CAST(epoch(any_value(reference)) - epoch(max(date)) AS DOUBLE) / 86400.0 AS recency_days,
+               CAST({epoch.format("any_value(reference)")} - {epoch.format("max(date)")} AS DOUBLE) / 86400.0
+                   AS recency_days,
                count(*) AS transactions, CAST(sum(amount) AS DOUBLE) AS amount,
-               CAST(avg(amount) AS DOUBLE) AS mean_amount,
-               avg(CASE WHEN channel = 'Online' THEN 1.0 ELSE 0.0 END) AS online_share,
+               CAST(sum(amount) AS DOUBLE) / count(*) AS mean_amount,
+               avg(CASE WHEN channel = 'Online' THEN 1 ELSE 0 END) AS online_share,
                count(DISTINCT merchant_id) AS merchants, count(DISTINCT mcc) AS mccs,
                count(DISTINCT month) AS active_months
         FROM transactions, ends
@@ -264,11 +266,23 @@ class MerchantReport:
                 "declining_merchants": self.declining}
 
 
+ENGINES = ("duckdb", "spark")
+
+
 def merchant_report(folder: Layout, *, con=None, top_n: int = 20, top_months: int | None = 12,
                     trend_months: int = 6, min_transactions: int = 30, k: int | None = None,
-                    seed: int = 0) -> MerchantReport:
-    """Run every analysis of this module on ``folder``."""
-    con = open_transactions(folder, con=con)
+                    seed: int = 0, engine: str = "duckdb", spark=None) -> MerchantReport:
+    """Run every analysis of this module on ``folder``, on DuckDB (``con``, or a new in-memory database) or on
+    Spark (``engine="spark"``: ``spark``, or a session from :func:`unseen.analytics.spark.spark_session`). The
+    queries are the same on both; only the loading of the table and the epoch function differ."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected {' or '.join(ENGINES)}")
+    if engine == "spark":
+        from unseen.analytics.spark import open_transactions as open_on_spark
+
+        con = open_on_spark(folder, spark=spark)
+    else:
+        con = open_transactions(folder, con=con)
     rows, amount, first, last = con.execute(
         "SELECT count(*), CAST(sum(amount) AS DOUBLE), min(date), max(date) FROM transactions").fetchall()[0]
     profiles = customer_profiles(con)
@@ -332,6 +346,11 @@ def _profile_matrix(profiles: pd.DataFrame) -> np.ndarray:
         np.log1p(profiles["recency_days"]), profiles["online_share"], np.log1p(profiles["merchants"]),
         np.log1p(profiles["mccs"]),
     ])
+
+
+def _dialect(con) -> sql.Dialect:
+    """The SQL dialect of ``con``: Spark for :class:`unseen.analytics.spark.SparkSQL`, DuckDB otherwise."""
+    return getattr(con, "dialect", sql.DUCKDB)
 
 
 def _months_before_end(months: int) -> str:

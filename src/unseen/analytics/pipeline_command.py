@@ -66,23 +66,31 @@ def features_command(*, data: str | Path, out: str | Path, engine: str, console:
 
 
 def merchants_command(*, data: str | Path, out: str | Path, console: Console, top_n: int = 20,
-                      trend_months: int = 6, min_transactions: int = 30, seed: int = 0) -> dict:
+                      trend_months: int = 6, min_transactions: int = 30, seed: int = 0, engine: str = "duckdb",
+                      spark_master: str | None = None) -> dict:
     """Write the merchant report of ``data`` (tables as CSV, figures as PNG and SVG) into the folder ``out`` and
     print its headline numbers. Returns the report's totals."""
     from unseen.analytics.merchants import merchant_report, write_report
 
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected {' or '.join(ENGINES)}")
     out = Path(out)
     if out.is_file():
         raise ValueError(f"--out {str(out)!r} is a file; expected a folder for the tables and figures")
     started = time.perf_counter()
     with console.status(f"reading the layout in {escape(str(data))} ..."):
         layout = load_layout(data)
-    with console.status("merchant analytics ..."):
+    with console.status(f"merchant analytics on {engine} ..."):
+        spark = None
+        if engine == "spark":
+            from unseen.analytics.spark import spark_session
+
+            spark = spark_session(spark_master)
         report = merchant_report(layout, top_n=top_n, trend_months=trend_months, min_transactions=min_transactions,
-                                 seed=seed)
+                                 seed=seed, engine=engine, spark=spark)
         files = write_report(report, out)
-    totals = {**report.totals, "seconds": time.perf_counter() - started, "files": len(files)}
-    table = Table(title=f"unseen analytics merchants: {escape(str(out))}", show_header=False)
+    totals = {**report.totals, "engine": engine, "seconds": time.perf_counter() - started, "files": len(files)}
+    table = Table(title=f"unseen analytics merchants ({engine}): {escape(str(out))}", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     table.add_row("transactions", f"{totals['transactions']:,} from {totals['first'][:10]} to {totals['last'][:10]}")

@@ -182,3 +182,60 @@ def _naive_dates(frame, columns=("date",)):
     for column in columns:
         frame = frame.withColumn(column, F.col(column).cast("timestamp_ntz"))
     return frame
+
+
+class SparkSQL:
+    """A DuckDB-connection look-alike over a Spark session, so that the merchant analytics' queries run unchanged:
+    ``sql(query).df()`` and ``execute(query).fetchall()``. Timestamps come back naive (the layout's local times)."""
+
+    dialect = sql.SPARK
+
+    def __init__(self, spark) -> None:
+        self.spark = spark
+
+    def sql(self, query: str) -> _SparkResult:
+        return _SparkResult(self.spark.sql(query))
+
+    execute = sql
+
+
+class _SparkResult:
+    def __init__(self, frame) -> None:
+        self.frame = frame
+
+    def df(self) -> pd.DataFrame:
+        timestamps = [f.name for f in self.frame.schema.fields if f.dataType.typeName() == "timestamp"]
+        frame = (_naive_dates(self.frame, timestamps) if timestamps else self.frame).toPandas()
+        for field in self.frame.schema.fields:  # DATE columns arrive as Python dates; DuckDB gives datetime64
+            if field.dataType.typeName() == "date":
+                frame[field.name] = pd.to_datetime(frame[field.name])
+        return frame
+
+    def fetchall(self) -> list[tuple]:
+        timestamps = [f.name for f in self.frame.schema.fields if f.dataType.typeName() == "timestamp"]
+        frame = _naive_dates(self.frame, timestamps) if timestamps else self.frame
+        return [tuple(row) for row in frame.collect()]
+
+
+def open_transactions(folder: Layout, *, spark=None) -> SparkSQL:
+    """:func:`unseen.analytics.merchants.open_transactions` on Spark: the temporary views ``transactions`` (the
+    same columns: amount as an exact decimal, ``channel``, ``month``, ``weekday`` Monday 0, ``hour``) and
+    ``mcc_codes``, cached, behind a :class:`SparkSQL`."""
+    spark = spark or spark_session()
+    layout = _layout(folder)
+    raw = spark.read.csv(str(layout.transactions_path), header=True, schema=TRANSACTIONS_SPARK_DDL,
+                         timestampFormat=SPARK_TIMESTAMP_FORMAT, quote='"', escape='"', mode="FAILFAST")
+    raw.createOrReplaceTempView("transactions_raw")
+    table = spark.sql(f"""
+        SELECT id, date, client_id, card_id, merchant_id, merchant_city, merchant_state, mcc, errors,
+               {sql.AMOUNT_SQL} AS amount,
+               CASE use_chip WHEN 'Online Transaction' THEN 'Online' WHEN 'Chip Transaction' THEN 'Chip'
+                             ELSE 'Swipe' END AS channel,
+               CAST(date_trunc('month', date) AS DATE) AS month,
+               CAST({sql.SPARK.weekday.format('date')} AS INT) AS weekday, CAST(hour(date) AS INT) AS hour
+        FROM transactions_raw""")
+    table.cache().createOrReplaceTempView("transactions")
+    codes = layout.mcc_codes[["mcc", "description"]]
+    spark.createDataFrame([(int(m), str(d)) for m, d in codes.itertuples(index=False)],
+                          "mcc INT, description STRING").createOrReplaceTempView("mcc_codes")
+    return SparkSQL(spark)
