@@ -66,11 +66,13 @@ def main() -> None:
                                           str(args.users), "--seed", str(args.seed), "--out", str(data)],
                                 scratch / "generate.log"))
     transactions = data / "transactions_data.csv"
-    scan = ("import duckdb, sys; print(duckdb.sql(\"SELECT count(*), sum(CAST(replace(amount, '$', '') AS DOUBLE)) "
-            f"FROM read_csv('{transactions}', all_varchar=true)\").fetchall())")
+    scan = ("import duckdb; con = duckdb.connect(); con.execute('SET enable_progress_bar = false'); "
+            "rows, _ = con.execute(\"SELECT count(*), sum(CAST(replace(amount, '$', '') AS DOUBLE)) "
+            f"FROM read_csv('{transactions}', all_varchar=true)\").fetchall()[0]; print('ROWS', rows)")
     console.print("scanning the transactions once with DuckDB (the baseline) ...")
     stages.append(run_stage("baseline: DuckDB scan of the CSV", [sys.executable, "-c", scan], scratch / "scan.log"))
-    rows = int((scratch / "scan.log").read_text().split("(")[1].split(",")[0])
+    rows = int(next(line.split()[1] for line in (scratch / "scan.log").read_text().splitlines()
+                    if line.startswith("ROWS ")))
 
     features = scratch / "features.parquet"
     console.print("features on DuckDB ...")
