@@ -654,6 +654,7 @@ def analytics_features(
 
     from unseen.analytics.loader import LayoutError
     from unseen.analytics.pipeline_command import features_command
+    from unseen.analytics.spark import SparkFailed
 
     try:
         features_command(data=_transactions_folder(data), out=out, engine=engine, console=console, threads=threads,
@@ -661,6 +662,9 @@ def analytics_features(
     except (LayoutError, ValueError) as exc:
         console.print(f"[red]No features:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    except SparkFailed as exc:
+        console.print(f"[red]No features:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
 
 
 @analytics_app.command("merchants")
@@ -678,6 +682,7 @@ def analytics_merchants(
 
     from unseen.analytics.loader import LayoutError
     from unseen.analytics.pipeline_command import merchants_command
+    from unseen.analytics.spark import SparkFailed
 
     try:
         merchants_command(data=_transactions_folder(data), out=out, console=console, top_n=top, trend_months=months,
@@ -685,6 +690,9 @@ def analytics_merchants(
     except (LayoutError, ValueError) as exc:
         console.print(f"[red]No merchant report:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    except SparkFailed as exc:
+        console.print(f"[red]No merchant report:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
 
 
 @analytics_app.command("fraud")

@@ -140,3 +140,26 @@ def test_cli_merchants_on_spark(spark, sample, tmp_path) -> None:
     refused = CliRunner().invoke(app, ["analytics", "merchants", "--data", str(sample.folder), "--out", str(out),
                                        "--engine", "polars"])
     assert refused.exit_code == 2 and "unknown engine 'polars'; expected duckdb or spark" in refused.output
+
+
+def test_the_driver_gets_a_third_of_the_memory_in_local_mode(monkeypatch) -> None:
+    from unseen.analytics.spark import driver_memory_for
+
+    monkeypatch.delenv("UNSEEN_SPARK_DRIVER_MEMORY", raising=False)
+    assert driver_memory_for("local[*]", total_bytes=24 * 2**30) == "8g"
+    assert driver_memory_for("local[2]", total_bytes=2 * 2**30) == "1g"
+    assert driver_memory_for("local[*]", total_bytes=256 * 2**30) == "16g"
+    assert driver_memory_for("spark://cluster:7077", total_bytes=24 * 2**30) is None  # the cluster's own setting
+    monkeypatch.setenv("UNSEEN_SPARK_DRIVER_MEMORY", "3g")
+    assert driver_memory_for("local[*]") == "3g"
+
+
+def test_a_spark_error_becomes_one_line_that_names_it(spark) -> None:
+    from unseen.analytics.spark import SparkFailed, spark_failure
+
+    with pytest.raises(Exception) as raised:
+        spark.sql("SELECT * FROM no_such_view").collect()
+    failure = spark_failure(raised.value)
+    assert isinstance(failure, SparkFailed)
+    assert str(failure).startswith("Spark failed: ") and "no_such_view" in str(failure) and "\n" not in str(failure)
+    assert spark_failure(ValueError("ours")) is None

@@ -45,7 +45,11 @@ def features_command(*, data: str | Path, out: str | Path, engine: str, console:
 
             if out.is_file():
                 raise ValueError(f"{out} is a file; Spark writes a folder of Parquet part files")
-            spark_write(layout, out, spark=spark_session(spark_master))
+            try:
+                spark_write(layout, out, spark=spark_session(spark_master))
+            except Exception as exc:
+                _raise_spark_failure(exc)
+                raise
             rows, labelled, fraud = duckdb.sql(
                 f"SELECT count(*), count(is_fraud), coalesce(sum(is_fraud), 0) "
                 f"FROM read_parquet('{str(out / '*.parquet')}')").fetchall()[0]
@@ -86,8 +90,12 @@ def merchants_command(*, data: str | Path, out: str | Path, console: Console, to
             from unseen.analytics.spark import spark_session
 
             spark = spark_session(spark_master)
-        report = merchant_report(layout, top_n=top_n, trend_months=trend_months, min_transactions=min_transactions,
-                                 seed=seed, engine=engine, spark=spark)
+        try:
+            report = merchant_report(layout, top_n=top_n, trend_months=trend_months,
+                                     min_transactions=min_transactions, seed=seed, engine=engine, spark=spark)
+        except Exception as exc:
+            _raise_spark_failure(exc)
+            raise
         files = write_report(report, out)
     totals = {**report.totals, "engine": engine, "seconds": time.perf_counter() - started, "files": len(files)}
     table = Table(title=f"unseen analytics merchants ({engine}): {escape(str(out))}", show_header=False)
@@ -112,3 +120,12 @@ def merchants_command(*, data: str | Path, out: str | Path, console: Console, to
     table.add_row("seconds", f"{totals['seconds']:.1f}")
     console.print(table)
     return totals
+
+
+def _raise_spark_failure(exc: Exception) -> None:
+    """Raise :class:`~unseen.analytics.spark.SparkFailed` in place of an error from Spark or its JVM."""
+    from unseen.analytics.spark import spark_failure
+
+    failure = spark_failure(exc)
+    if failure is not None:
+        raise failure from exc

@@ -39,6 +39,26 @@ DEFAULT_MASTER = "local[*]"
 MASTER_ENV = "UNSEEN_SPARK_MASTER"
 
 
+DRIVER_MEMORY_ENV = "UNSEEN_SPARK_DRIVER_MEMORY"
+
+
+class SparkFailed(RuntimeError):
+    """Spark gave up on a job (the JVM's error, such as running out of heap, is in the message)."""
+
+
+def driver_memory_for(master: str, *, total_bytes: int | None = None) -> str | None:
+    """The driver heap to ask for: ``UNSEEN_SPARK_DRIVER_MEMORY`` when set; in local mode, where the driver also
+    does all the work, a third of the machine's memory between 1 and 16 GiB (Spark's own 1 GiB runs out of heap
+    on the full 13M-row data set); on a cluster, Spark's default."""
+    if os.environ.get(DRIVER_MEMORY_ENV):
+        return os.environ[DRIVER_MEMORY_ENV]
+    if not master.startswith("local"):
+        return None
+    if total_bytes is None:
+        total_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, min(16, total_bytes // 3 // 2**30))}g"
+
+
 def spark_master(master: str | None = None) -> str:
     """``master``, else ``UNSEEN_SPARK_MASTER``, else ``local[*]``."""
     return master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER
@@ -46,7 +66,8 @@ def spark_master(master: str | None = None) -> str:
 
 def spark_session(master: str | None = None, *, app_name: str = "unseen-analytics", shuffle_partitions: int = 8,
                   driver_memory: str | None = None, local_dir: str | Path | None = None):
-    """A Spark session for the analytics (an existing one is reused and given these SQL settings).
+    """A Spark session for the analytics (an existing one is reused and given these SQL settings). The driver's
+    heap is ``driver_memory``, else :func:`driver_memory_for` the master.
 
     ``shuffle_partitions`` is kept small because a feature query shuffles by card once per window; Spark's
     default of 200 partitions costs seconds of task overhead on a sample. Raise it on a cluster.
@@ -61,6 +82,7 @@ def spark_session(master: str | None = None, *, app_name: str = "unseen-analytic
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.adaptive.enabled", "true")
                .config("spark.sql.execution.arrow.pyspark.enabled", "false"))
+    driver_memory = driver_memory or driver_memory_for(spark_master(master))
     if driver_memory:
         builder = builder.config("spark.driver.memory", driver_memory)
     if local_dir:
@@ -239,3 +261,18 @@ def open_transactions(folder: Layout, *, spark=None) -> SparkSQL:
     spark.createDataFrame([(int(m), str(d)) for m, d in codes.itertuples(index=False)],
                           "mcc INT, description STRING").createOrReplaceTempView("mcc_codes")
     return SparkSQL(spark)
+
+
+def spark_failure(exc: BaseException) -> SparkFailed | None:
+    """A :class:`SparkFailed` naming what went wrong when ``exc`` came from Spark or its JVM, else None."""
+    if not type(exc).__module__.startswith(("pyspark", "py4j")):
+        return None
+    text = ""
+    java = getattr(exc, "java_exception", None)
+    try:
+        text = str(java.toString()) if java is not None else str(exc)
+    except Exception:  # noqa: BLE001 - a JVM that died cannot describe its error
+        text = type(exc).__name__
+    if "OutOfMemoryError" in text or "Connection reset" in text or "Py4JNetworkError" in type(exc).__name__:
+        text += f" (the JVM ran out of memory or died; give the driver more heap with {DRIVER_MEMORY_ENV}, e.g. 8g)"
+    return SparkFailed(f"Spark failed: {text.splitlines()[0] if text else type(exc).__name__}")
