@@ -99,3 +99,19 @@ def test_the_command_refuses_bad_options(generated) -> None:
     folder, _ = generated
     result = CliRunner().invoke(app, ["analytics", "recommend", "--data", str(folder), "--item", "city"])
     assert result.exit_code == 2 and "item must be one of merchant, mcc" in result.output.replace("\n", " ")
+
+
+def test_the_random_floor_is_the_exact_expectation_of_a_random_ranking() -> None:
+    """Merchant 7 has one customer (user 1) and two non-customers, one of whom (user 2) becomes a customer: one random
+    pick finds them half the time; a list of two always does."""
+    from types import SimpleNamespace
+
+    from unseen.analytics.recommend import random_customers_expectation
+
+    split = SimpleNamespace(train=pd.DataFrame({"user_id": [1, 2, 3], "item_id": [7, 8, 8]}),
+                            new_customers=lambda: {7: {2}})
+    one = random_customers_expectation(split, k=1)
+    assert (one["precision"], one["recall"], one["hit_rate"], one["map"]) == (0.5, 0.5, 0.5, 0.5)
+    two = random_customers_expectation(split, k=2)
+    assert two["recall"] == two["hit_rate"] == 1.0 and two["precision"] == 0.5  # one hit in a list of two
+    assert two["method"] == "random (expected)" and two["merchants"] == 1

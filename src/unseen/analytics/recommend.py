@@ -220,3 +220,44 @@ def evaluate_potential_customers(split: TimeSplitInteractions, *, k: int = 10, n
         rows.append({"method": method, **report, "merchants": len(merchants),
                      "seconds": time.perf_counter() - started})
     return pd.DataFrame(rows)
+
+
+def random_customers_expectation(split: TimeSplitInteractions, *, k: int = 10,
+                                 min_new_customers: int = 1) -> dict[str, float]:
+    """The expected metrics of ranking each merchant's non-customers uniformly at random, exactly (no sampling): the
+    floor :func:`evaluate_potential_customers` is read against. Of a merchant's ``N`` non-customers ``R`` become
+    customers in the test period; each place of the list is a hit with probability ``R / N``, and MAP and hit rate
+    follow from drawing without replacement. Averaged over every merchant with at least ``min_new_customers`` new
+    customers. Returns a row like :func:`evaluate_potential_customers`' with ``method`` "random (expected)".
+
+    >>> from types import SimpleNamespace
+    >>> split = SimpleNamespace(train=pd.DataFrame({"user_id": [1, 2, 3], "item_id": [7, 8, 8]}),
+    ...                         new_customers=lambda: {7: {2}})
+    >>> row = random_customers_expectation(split, k=1)
+    >>> row["precision"], row["recall"], row["hit_rate"]
+    (0.5, 0.5, 0.5)
+    """
+    truth = {m: found for m, found in split.new_customers().items() if len(found) >= min_new_customers}
+    if not truth:
+        raise ValueError("no merchant has a new customer in the test period; nothing to evaluate")
+    customers_before = split.train.groupby("item_id")["user_id"].nunique()
+    pool = (split.train["user_id"].nunique() - customers_before.reindex(list(truth)).fillna(0).to_numpy()
+            ).astype(np.float64)
+    new = np.array([len(found) for found in truth.values()], dtype=np.float64)
+    places = np.arange(1, k + 1)
+    length = np.minimum(k, pool)
+    shown = places[None, :] <= length[:, None]
+    discount = 1.0 / np.log2(places + 1)
+    ideal = np.array([discount[: int(min(k, r))].sum() for r in new])
+    remaining = np.maximum(pool[:, None] - places + 1, 1)  # users left to draw at each place (guarded past the pool)
+    miss_all = np.prod(np.where(shown, (pool[:, None] - new[:, None] - places + 1) / remaining, 1.0), axis=1)
+    precision_given_hit = (1 + (places[None, :] - 1) * (new[:, None] - 1) / np.maximum(pool[:, None] - 1, 1)) / places
+    return {
+        "method": "random (expected)",
+        "precision": float(np.mean(length * new / pool / k)),
+        "recall": float(np.mean(length / pool)),
+        "ndcg": float(np.mean((new / pool) * (shown * discount).sum(axis=1) / ideal)),
+        "map": float(np.mean((shown * precision_given_hit).sum(axis=1) / pool)),
+        "hit_rate": float(np.mean(1 - np.clip(miss_all, 0, 1))),
+        "merchants": len(truth), "seconds": 0.0,
+    }
