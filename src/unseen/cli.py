@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from datetime import date
@@ -641,6 +642,25 @@ def _transactions_folder(data: str | None):
     return data or DEFAULT_TRANSACTIONS_DIR
 
 
+@contextlib.contextmanager
+def _analytics_errors(what: str):
+    """Bad input (not the layout, too little data, a bad option) prints one line and exits 2; a Spark failure
+    prints one line and exits 1. ``what`` names what was not made ("No features")."""
+    from rich.markup import escape
+
+    from unseen.analytics.loader import LayoutError
+    from unseen.analytics.spark import SparkFailed
+
+    try:
+        yield
+    except (LayoutError, ValueError) as exc:
+        console.print(f"[red]{what}:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    except SparkFailed as exc:
+        console.print(f"[red]{what}:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+
+
 @analytics_app.command("features")
 def analytics_features(
     out: Annotated[str, typer.Option("--out", help="Parquet file to write (a folder of part files with Spark)")],
@@ -650,21 +670,11 @@ def analytics_features(
     memory_limit: Annotated[Optional[str], typer.Option(help="duckdb: memory limit such as 8GB; beyond it DuckDB spills")] = None,
 ) -> None:
     """Per-transaction fraud features (the card's past only: windows, z-scores, first visits) to Parquet."""
-    from rich.markup import escape
-
-    from unseen.analytics.loader import LayoutError
     from unseen.analytics.pipeline_command import features_command
-    from unseen.analytics.spark import SparkFailed
 
-    try:
+    with _analytics_errors("No features"):
         features_command(data=_transactions_folder(data), out=out, engine=engine, console=console, threads=threads,
                          memory_limit=memory_limit)
-    except (LayoutError, ValueError) as exc:
-        console.print(f"[red]No features:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-    except SparkFailed as exc:
-        console.print(f"[red]No features:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
 
 
 @analytics_app.command("merchants")
@@ -678,21 +688,11 @@ def analytics_merchants(
     engine: Annotated[str, typer.Option(help="duckdb (one machine) or spark (UNSEEN_SPARK_MASTER or local[*])")] = "duckdb",
 ) -> None:
     """Sales by month, weekday, hour, channel, MCC and city; customer segments; top and declining merchants."""
-    from rich.markup import escape
-
-    from unseen.analytics.loader import LayoutError
     from unseen.analytics.pipeline_command import merchants_command
-    from unseen.analytics.spark import SparkFailed
 
-    try:
+    with _analytics_errors("No merchant report"):
         merchants_command(data=_transactions_folder(data), out=out, console=console, top_n=top, trend_months=months,
                           min_transactions=min_transactions, seed=seed, engine=engine)
-    except (LayoutError, ValueError) as exc:
-        console.print(f"[red]No merchant report:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-    except SparkFailed as exc:
-        console.print(f"[red]No merchant report:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
 
 
 @analytics_app.command("fraud")
@@ -709,18 +709,12 @@ def analytics_fraud(
 ) -> None:
     """Fraud models (hand-written logistic regression and tree, random forest, gradient boosting) against the
     positive rate and a rule, on a time-ordered split: AP, ROC-AUC, recall at 90% precision, precision@k per day."""
-    from rich.markup import escape
-
-    from unseen.analytics.loader import LayoutError
     from unseen.analytics.model_commands import fraud_command
 
-    try:
+    with _analytics_errors("No fraud models"):
         fraud_command(data=_transactions_folder(data), out=out, runs_dir=_settings(None).runs_dir, console=console,
                       features=features, test_months=test_months, valid_months=valid_months, k=k,
                       max_train_rows=max_train_rows, seed=seed)
-    except (LayoutError, ValueError) as exc:
-        console.print(f"[red]No fraud models:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
 
 
 @analytics_app.command("churn")
@@ -738,7 +732,6 @@ def analytics_churn(
     from rich.markup import escape
 
     from unseen.analytics.churn import CHURN_MODELS
-    from unseen.analytics.loader import LayoutError
     from unseen.analytics.model_commands import churn_command
 
     if model not in CHURN_MODELS:
@@ -746,12 +739,9 @@ def analytics_churn(
                       f"{' or '.join(CHURN_MODELS)}")
         raise typer.Exit(2)
     engine = _engine(_settings(database_url))
-    try:
+    with _analytics_errors("No churn predictions"):
         churn_command(data=_transactions_folder(data), engine=engine, console=console, days=days, model=model,
                       test_cutoffs=test_cutoffs, seed=seed)
-    except (LayoutError, ValueError) as exc:
-        console.print(f"[red]No churn predictions:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
 
 
 @analytics_app.command("recommend")
@@ -765,17 +755,11 @@ def analytics_recommend(
 ) -> None:
     """Merchants (or MCC categories) for users by item-kNN against popularity, and potential customers for
     merchants, evaluated on the latest months."""
-    from rich.markup import escape
-
-    from unseen.analytics.loader import LayoutError
     from unseen.analytics.model_commands import recommend_command
 
-    try:
+    with _analytics_errors("No recommendations"):
         recommend_command(data=_transactions_folder(data), console=console, item=item, k=k, test_months=test_months,
                           merchant=merchant, user=user)
-    except (LayoutError, ValueError) as exc:
-        console.print(f"[red]No recommendations:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
 
 
 def main() -> None:  # pragma: no cover - console entry
