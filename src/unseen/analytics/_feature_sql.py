@@ -67,6 +67,19 @@ def transactions_sql(source: str, dialect: Dialect, *, until_epoch: int | None =
         FROM {source} {until}"""
 
 
+def merchant_transactions_sql(source: str, dialect: Dialect) -> str:
+    """The transactions of ``source`` (the layout's columns, ``amount`` still text) as the merchant analytics read
+    them: amount as an exact decimal, ``channel`` Swipe, Chip or Online, ``month``, ``weekday`` (Monday 0), ``hour``."""
+    return f"""
+        SELECT id, date, client_id, card_id, merchant_id, merchant_city, merchant_state, mcc, errors,
+               {AMOUNT_SQL} AS amount,
+               CASE use_chip WHEN 'Online Transaction' THEN 'Online' WHEN 'Chip Transaction' THEN 'Chip'
+                             ELSE 'Swipe' END AS channel,
+               {dialect.month_start.format('date')} AS month,
+               CAST({dialect.weekday.format('date')} AS INTEGER) AS weekday, CAST(hour(date) AS INTEGER) AS hour
+        FROM {source}"""
+
+
 def fraud_features_sql(transactions: str, cards: str, users: str, labels: str, dialect: Dialect, *,
                        since_epoch: int | None = None) -> str:
     """One row per transaction of ``transactions`` (the output of :func:`transactions_sql`), the rows from

@@ -55,15 +55,8 @@ def open_transactions(folder: Layout, *, con=None, threads: int | None = None, m
     con.register("mcc_codes_frame", layout.mcc_codes)
     con.execute("CREATE OR REPLACE TABLE mcc_codes AS SELECT mcc, CAST(description AS VARCHAR) AS description "
                 "FROM mcc_codes_frame")
-    con.execute(f"""
-        CREATE OR REPLACE TABLE transactions AS
-        SELECT id, date, client_id, card_id, merchant_id, merchant_city, merchant_state, mcc, errors,
-               {sql.AMOUNT_SQL} AS amount,
-               CASE use_chip WHEN 'Online Transaction' THEN 'Online' WHEN 'Chip Transaction' THEN 'Chip'
-                             ELSE 'Swipe' END AS channel,
-               CAST(date_trunc('month', date) AS DATE) AS month,
-               CAST(isodow(date) - 1 AS INTEGER) AS weekday, CAST(hour(date) AS INTEGER) AS hour
-        FROM {duckdb_read_csv_sql(str(layout.transactions_path))}""")
+    con.execute("CREATE OR REPLACE TABLE transactions AS "
+                + sql.merchant_transactions_sql(duckdb_read_csv_sql(str(layout.transactions_path)), sql.DUCKDB))
     return con
 
 

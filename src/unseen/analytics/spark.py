@@ -248,14 +248,7 @@ def open_transactions(folder: Layout, *, spark=None) -> SparkSQL:
     raw = spark.read.csv(str(layout.transactions_path), header=True, schema=TRANSACTIONS_SPARK_DDL,
                          timestampFormat=SPARK_TIMESTAMP_FORMAT, quote='"', escape='"', mode="FAILFAST")
     raw.createOrReplaceTempView("transactions_raw")
-    table = spark.sql(f"""
-        SELECT id, date, client_id, card_id, merchant_id, merchant_city, merchant_state, mcc, errors,
-               {sql.AMOUNT_SQL} AS amount,
-               CASE use_chip WHEN 'Online Transaction' THEN 'Online' WHEN 'Chip Transaction' THEN 'Chip'
-                             ELSE 'Swipe' END AS channel,
-               CAST(date_trunc('month', date) AS DATE) AS month,
-               CAST({sql.SPARK.weekday.format('date')} AS INT) AS weekday, CAST(hour(date) AS INT) AS hour
-        FROM transactions_raw""")
+    table = spark.sql(sql.merchant_transactions_sql("transactions_raw", sql.SPARK))
     table.cache().createOrReplaceTempView("transactions")
     codes = layout.mcc_codes[["mcc", "description"]]
     spark.createDataFrame([(int(m), str(d)) for m, d in codes.itertuples(index=False)],
