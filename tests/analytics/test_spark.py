@@ -24,7 +24,8 @@ pytestmark = [
 def spark():
     from unseen.analytics.spark import spark_session
 
-    session = spark_session("local[2]", shuffle_partitions=4)
+    # A small heap: the samples are tiny, and the JVM keeps what it was given for the rest of the suite.
+    session = spark_session("local[2]", shuffle_partitions=4, driver_memory="1g")
     yield session
     session.stop()
 

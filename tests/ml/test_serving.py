@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -74,25 +75,39 @@ def test_concurrent_readers_always_get_a_whole_model(tmp_path):
     registry = ModelRegistry(tmp_path)
     registry.promote("demo", _register(registry, 1, 0.5))
     serving = PromotedModel(registry, "demo", poll_seconds=0)
+    # The versions are fitted and registered before the readers start, so promotion is the only thing that
+    # happens while they read: a swap must never hand a reader half of a (version, model) pair.
+    versions = [_register(registry, seed, 0.5 + seed / 100) for seed in range(2, 8)]
+    scores = {0.5} | {0.5 + seed / 100 for seed in range(2, 8)}
     errors: list[BaseException] = []
+    reads = [0] * 4
     stop = threading.Event()
 
-    def read() -> None:
+    def read(slot: int) -> None:
         X = np.zeros((2, 3))
         while not stop.is_set():
             try:
                 version, model = serving.get()
                 assert model.predict(X).shape == (2,)
+                assert version.metrics["holdout"]["auc"] in scores
             except BaseException as exc:  # noqa: BLE001 - collected and asserted below
                 errors.append(exc)
+            reads[slot] += 1
+            time.sleep(0.0005)  # a request's worth of other work: readers that never yield starve the promoter
 
-    readers = [threading.Thread(target=read) for _ in range(4)]
-    for thread in readers:
-        thread.start()
-    for seed in range(2, 8):
-        registry.promote("demo", _register(registry, seed, 0.5 + seed / 100))
-    stop.set()
-    for thread in readers:
-        thread.join()
+    readers = [threading.Thread(target=read, args=(slot,), daemon=True) for slot in range(4)]
+    try:
+        for thread in readers:
+            thread.start()
+        for version in versions:
+            registry.promote("demo", version)
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in readers)
     assert errors == []
+    assert min(reads) > 0
     assert serving.get()[0].metrics["holdout"]["auc"] == pytest.approx(0.57)
+    assert serving.swaps >= 2

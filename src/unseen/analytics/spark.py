@@ -81,7 +81,9 @@ def spark_session(master: str | None = None, *, app_name: str = "unseen-analytic
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.adaptive.enabled", "true")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "false"))
+               .config("spark.sql.execution.arrow.pyspark.enabled", "false")
+               # No tables are saved; without this Spark leaves an empty spark-warehouse/ in the caller's folder.
+               .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "unseen-spark-warehouse")))
     driver_memory = driver_memory or driver_memory_for(spark_master(master))
     if driver_memory:
         builder = builder.config("spark.driver.memory", driver_memory)
