@@ -11,7 +11,9 @@ from unseen.analytics.churn import (
     CHURN_FEATURES,
     DailyActivity,
     churn_dataset,
+    compare_horizons,
     daily_activity,
+    feature_leak_check,
     load_churn_predictions,
     predict_churn,
     store_churn_predictions,
@@ -67,6 +69,24 @@ def test_the_definition_no_transaction_in_the_next_n_days_among_active_users() -
         churn_dataset(activity, days=0, cutoffs=cutoffs)
 
 
+def test_longer_horizons_call_fewer_pauses_churn() -> None:
+    activity = _activity({
+        1: ["2015-06-15", "2015-08-15"],  # pays again 45 days after the cut-off
+        2: ["2015-06-10", "2015-07-10"],  # within 30 days
+        3: ["2015-06-20"],  # never again
+        4: ["2015-06-01", "2015-12-31"],  # back after half a year: gone at every horizon compared here
+    })
+    table = compare_horizons(activity, [60, 30], came_back_days=60, cutoffs=["2015-07-01"]).set_index("days")
+    assert table.index.tolist() == [30, 60]
+    # N = 30: users 1, 3 and 4 churn; of them only user 1 pays within the 60 days after [Jul 1, Jul 31).
+    assert table.loc[30, "churn_rate"] == 0.75 and table.loc[30, "came_back_share"] == pytest.approx(1 / 3)
+    # N = 60: user 1's payment of Aug 15 is inside the horizon; users 3 and 4 stay away through October.
+    assert table.loc[60, "churn_rate"] == 0.5 and table.loc[60, "came_back_share"] == 0.0
+    assert (table["common_rows"] == 4).all() and (table["labelled_cutoffs"] == 1).all()
+    with pytest.raises(ValueError, match="horizons is empty"):
+        compare_horizons(activity, [], cutoffs=["2015-07-01"])
+
+
 @pytest.fixture(scope="module")
 def activity(generated):
     folder, _ = generated
@@ -102,6 +122,40 @@ def test_models_beat_recency_and_the_constant_hazard_baseline(report) -> None:
     assert top["observed"] / 2 < top["predicted"] < top["observed"] * 2
     curve = report.lift_curve("gradient_boosting")
     assert curve["found"].is_monotonic_increasing and curve["found"].iloc[-1] == 1.0
+
+
+def test_each_cut_off_has_its_part_in_the_split(report, dataset) -> None:
+    roles = report.cutoff_roles(dataset).set_index("as_of")
+    assert roles.index.tolist() == sorted(dataset["as_of"].unique())
+    assert roles.index[roles["role"] == "test"].tolist() == report.test_cutoffs
+    assert roles.index[roles["role"] == "train"].tolist() == report.train_cutoffs
+    assert roles["role"].iloc[-1] == "predict" and roles.loc[roles["role"] == "predict", "churn_rate"].isna().all()
+    gap = roles.index[roles["role"] == "gap"]
+    assert len(gap) > 0 and all(report.train_cutoffs[-1] < cut < report.test_cutoffs[0] for cut in gap)
+    assert (roles["horizon_end"] - roles.index == pd.Timedelta(days=report.days)).all()
+    assert roles["active_users"].tolist() == dataset.groupby("as_of").size().tolist()
+
+
+def test_auc_per_test_cut_off(report) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    per_cut = report.auc_by_cutoff().set_index("as_of")
+    assert per_cut.index.tolist() == report.test_cutoffs
+    first = report.scores[report.scores["as_of"] == report.test_cutoffs[0]]
+    assert per_cut.iloc[0]["gradient_boosting"] == pytest.approx(roc_auc_score(first["churned"],
+                                                                              first["gradient_boosting"]))
+    table = report.table.set_index("model")
+    assert table.loc["recency", "mean_auc_per_cutoff"] == pytest.approx(per_cut["recency"].mean())
+
+
+def test_the_leak_check_finds_a_feature_that_reads_the_future(activity, dataset, report) -> None:
+    cut = report.test_cutoffs[0]
+    clean = feature_leak_check(activity, dataset, cut)
+    assert clean["same_rows"] and clean["features_differing"] == 0 and clean["rows"] == (dataset["as_of"] == cut).sum()
+    leaky = dataset.copy()
+    leaky.loc[leaky["as_of"] == cut, "transactions_30d"] += 1  # as if a payment from the horizon were counted
+    found = feature_leak_check(activity, leaky, cut)
+    assert found["features_differing"] == 1 and found["differing"] == "transactions_30d"
 
 
 def test_predictions_are_stored_and_rerunning_replaces_them(dataset) -> None:

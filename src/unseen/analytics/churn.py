@@ -281,6 +281,29 @@ class ChurnReport:
         return frame.groupby("bin").agg(predicted=(name, "mean"), observed=("churned", "mean"),
                                         rows=("churned", "size")).reset_index()
 
+    def auc_by_cutoff(self) -> pd.DataFrame:
+        """ROC-AUC of every model and baseline at each test cut-off alone: ``as_of`` and one column per name (NaN
+        at a cut-off with no churner or only churners)."""
+        names = [column for column in (*CHURN_BASELINES, *CHURN_MODELS) if column in self.scores.columns]
+        rows = [{"as_of": cut, **{name: roc_auc(group["churned"], group[name]) for name in names}}
+                for cut, group in self.scores.groupby("as_of")]
+        return pd.DataFrame(rows, columns=["as_of", *names])
+
+    def cutoff_roles(self, dataset: pd.DataFrame) -> pd.DataFrame:
+        """Every cut-off of ``dataset`` (the one trained on) with its part in the split: ``as_of, active_users,
+        churn_rate, horizon_end, role``, where role is ``train``, ``test``, ``gap`` (labelled, but its horizon
+        reaches past the first test cut-off), ``predict`` (the latest cut-off, which has no label yet) or
+        ``unlabelled``."""
+        per_cut = (dataset.assign(churned=dataset["churned"].astype(float)).groupby("as_of")
+                   .agg(active_users=("client_id", "size"), churn_rate=("churned", "mean"),
+                        labelled=("churned", "count")).reset_index())
+        last, tests, trains = per_cut["as_of"].max(), set(self.test_cutoffs), set(self.train_cutoffs)
+        per_cut["horizon_end"] = per_cut["as_of"] + pd.Timedelta(days=self.days)
+        per_cut["role"] = ["test" if cut in tests else "train" if cut in trains else "gap" if labelled
+                           else "predict" if cut == last else "unlabelled"
+                           for cut, labelled in zip(per_cut["as_of"], per_cut["labelled"] > 0, strict=True)]
+        return per_cut.drop(columns="labelled")
+
     def lift_curve(self, name: str, *, points: int = 20) -> pd.DataFrame:
         """Share of all churners found against the share of users contacted, best-scored first."""
         order = np.argsort(-self.scores[name].to_numpy(), kind="stable")
@@ -332,21 +355,82 @@ def train_churn_models(dataset: pd.DataFrame, *, models: Sequence[str] = CHURN_M
             estimator.fit(X_train, y_train.astype(int))
             scores[name] = estimator.predict_proba(X_test)[:, 1]
         fitted[name] = estimator
-    rows = []
-    for name in [*CHURN_BASELINES, *models]:
-        per_cut = [roc_auc(group["churned"], group[name]) for _, group in scores.groupby("as_of")]
-        rows.append({"model": name, "label": CHURN_LABELS[name], "roc_auc": roc_auc(y_test, scores[name]),
-                     "average_precision": average_precision(y_test, scores[name]),
-                     "lift_top_decile": lift_at_top(y_test, scores[name], 0.1),
-                     "brier": float(np.mean((scores[name] - y_test) ** 2)) if name in fitted else float("nan"),
-                     "mean_auc_per_cutoff": float(np.nanmean(per_cut))})
     notes = [f"churn: no transaction in the {days} days from the cut-off, among users active in the days before",
              f"train: {len(train_cuts)} cut-offs {train_cuts[0]:%Y-%m} to {train_cuts[-1]:%Y-%m}; "
              f"test: {len(test_cuts)} cut-offs {test_cuts[0]:%Y-%m} to {test_cuts[-1]:%Y-%m}"]
-    return ChurnReport(table=pd.DataFrame(rows), scores=scores, models=fitted, train_cutoffs=train_cuts,
-                       test_cutoffs=test_cuts, days=days, train_rows=len(train),
-                       churn_rate={"train": float(y_train.mean()), "test": float(y_test.mean())},
-                       seconds=time.perf_counter() - began, notes=notes)
+    report = ChurnReport(table=pd.DataFrame(), scores=scores, models=fitted, train_cutoffs=train_cuts,
+                         test_cutoffs=test_cuts, days=days, train_rows=len(train),
+                         churn_rate={"train": float(y_train.mean()), "test": float(y_test.mean())},
+                         seconds=0.0, notes=notes)
+    per_cut = report.auc_by_cutoff()
+    report.table = pd.DataFrame([
+        {"model": name, "label": CHURN_LABELS[name], "roc_auc": roc_auc(y_test, scores[name]),
+         "average_precision": average_precision(y_test, scores[name]),
+         "lift_top_decile": lift_at_top(y_test, scores[name], 0.1),
+         "brier": float(np.mean((scores[name] - y_test) ** 2)) if name in fitted else float("nan"),
+         "mean_auc_per_cutoff": float(np.nanmean(per_cut[name]))}
+        for name in [*CHURN_BASELINES, *models]])
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def compare_horizons(activity: DailyActivity, horizons: Sequence[int], *, came_back_days: int = 180,
+                     active_days: int = ACTIVE_DAYS, cutoffs: Sequence | None = None) -> pd.DataFrame:
+    """How the churn definition behaves as its horizon N grows: per N, the churn rate and the share of churners who
+    pay again within ``came_back_days`` after the horizon (a definition that calls many pauses churn is too short).
+
+    The rates are compared on the same rows: the cut-offs and holders labelled at every horizon, including the
+    longest one plus ``came_back_days``. One row per horizon, ascending: ``days, labelled_cutoffs, labelled_rows,
+    churn_rate_all_labelled`` (over every row labelled at that N), ``common_cutoffs, common_rows, churn_rate,
+    came_back_share``. ``cutoffs`` as in :func:`churn_dataset`.
+    """
+    horizons = sorted({int(h) for h in horizons})
+    if not horizons:
+        raise ValueError("horizons is empty; give at least one horizon in days, such as [30, 90, 180]")
+    labels = {}
+    for horizon in horizons:
+        short = churn_dataset(activity, days=horizon, active_days=active_days, cutoffs=cutoffs)
+        long = churn_dataset(activity, days=horizon + came_back_days, active_days=active_days, cutoffs=cutoffs)
+        labels[horizon] = short.assign(stays_away=long["churned"])  # same cut-offs and holders, in the same order
+    common = labels[horizons[-1]]["stays_away"].notna().to_numpy()
+    rows = []
+    for horizon, frame in labels.items():
+        kept = frame[common]
+        churners = kept[kept["churned"].astype(bool)]
+        labelled = frame[frame["churned"].notna()]
+        rows.append({
+            "days": horizon, "labelled_cutoffs": int(labelled["as_of"].nunique()), "labelled_rows": len(labelled),
+            "churn_rate_all_labelled": float(labelled["churned"].astype(float).mean()),
+            "common_cutoffs": int(kept["as_of"].nunique()), "common_rows": len(kept),
+            "churn_rate": float(kept["churned"].astype(float).mean()),
+            "came_back_share": float((~churners["stays_away"].astype(bool)).mean()) if len(churners) else float("nan"),
+        })
+    return pd.DataFrame(rows)
+
+
+def feature_leak_check(activity: DailyActivity, dataset: pd.DataFrame, cutoff, *, days: int = CHURN_DAYS,
+                       active_days: int = ACTIVE_DAYS) -> dict[str, Any]:
+    """Whether the features at ``cutoff`` use only the past: rebuild them from the activity before it alone and
+    compare with ``dataset``'s rows there. Spend comes from running sums over all holders, so the builds may differ
+    in the last bits of a float; a feature differs when the gap exceeds 1e-6 of its largest value.
+
+    Returns ``cutoff, rows, rows_from_the_past_only, same_rows, features_compared, features_identical,
+    features_differing, differing`` (their names) and ``max_abs_difference``.
+    """
+    cut = pd.Timestamp(cutoff)
+    first_day = int((cut - pd.Timestamp("1970-01-01")).days)
+    past = DailyActivity(days=activity.days[activity.days["day"] < first_day].reset_index(drop=True),
+                         cards=activity.cards, users=activity.users)
+    rebuilt = churn_dataset(past, days=days, active_days=active_days, cutoffs=[cut])
+    original = dataset[dataset["as_of"] == cut].reset_index(drop=True)
+    same_rows = rebuilt["client_id"].tolist() == original["client_id"].tolist()
+    gaps = {f: float(np.max(np.abs(rebuilt[f].to_numpy() - original[f].to_numpy()), initial=0.0)) if same_rows
+            else float("inf") for f in CHURN_FEATURES}
+    differing = [f for f, gap in gaps.items() if not gap <= 1e-6 * max(1.0, float(original[f].abs().max()))]
+    return {"cutoff": cut.date(), "rows": len(original), "rows_from_the_past_only": len(rebuilt),
+            "same_rows": same_rows, "features_compared": len(CHURN_FEATURES),
+            "features_identical": sum(gap == 0 for gap in gaps.values()), "features_differing": len(differing),
+            "differing": ", ".join(differing), "max_abs_difference": max(gaps.values())}
 
 
 def predict_churn(dataset: pd.DataFrame, *, model: str = "gradient_boosting", as_of=None, days: int = CHURN_DAYS,
