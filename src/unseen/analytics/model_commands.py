@@ -58,8 +58,9 @@ def fraud_command(*, data: str | Path, out: str | Path | None, runs_dir: Path, c
         raise ValueError(f"--features {str(features)!r} is not a file; expected the Parquet file of "
                          "`unseen analytics features`")
     wanted = [c for c in ID_COLUMNS if c in ("id", "date", "card_id", "is_fraud")] + list(FRAUD_FEATURES)
-    with console.status("reading the features ..."):
-        frame = read_features(features, columns=wanted)
+    with console.status("reading the labelled features ..."):
+        # Only labelled rows are trained on or scored: for the 13M-row layout that leaves 8.9M rows in memory.
+        frame = read_features(features, columns=wanted, labelled_only=True)
     with console.status("training the fraud models ...") as status:
         report = train_fraud_models(frame, test_months=test_months, valid_months=valid_months, k=k,
                                     max_train_rows=max_train_rows, seed=seed, n_jobs=n_jobs,
