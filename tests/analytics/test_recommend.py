@@ -6,6 +6,8 @@ co-occurrence could reveal."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -13,6 +15,7 @@ from unseen.analytics.recommend import (
     CustomerFinder,
     evaluate_potential_customers,
     evaluate_user_recommendations,
+    explain_user_recommendations,
     interactions,
     recommend_for_users,
     split_interactions,
@@ -76,6 +79,51 @@ def test_recommendations_for_users_leave_out_their_merchants(merchants) -> None:
     assert not any((u, i) in seen for u, i in zip(lists["user_id"], lists["item_id"]))
 
 
+def test_a_user_s_recommendations_are_explained_by_their_own_merchants() -> None:
+    """User 1 pays at 10 (weight 3) and 20 (weight 4). Every merchant's weights have norm 5, so the cosines are
+    sim(10, 30) = 4 * 3 / 25 (user 2), sim(20, 30) = 3 * 4 / 25 (user 3) and sim(20, 40) = 3 * 1 / (5 * 1): 30 scores
+    3 * 0.48 + 4 * 0.48 = 3.36, 40 scores 4 * 0.6 = 2.4."""
+    from unseen.ml.recommend import ItemKNNRecommender
+
+    history = pd.DataFrame({"user_id": [1, 1, 2, 2, 3, 3, 3], "item_id": [10, 20, 10, 30, 20, 30, 40],
+                            "weight": [3.0, 4.0, 4.0, 3.0, 3.0, 4.0, 1.0]})
+    model = ItemKNNRecommender().fit(history)
+    explained = explain_user_recommendations(model, history, 1)
+    assert list(explained.columns) == ["rank", "item_id", "score", "because", "contributions", "explained_score",
+                                       "explained_share"]
+    assert explained["rank"].tolist() == [1, 2] and explained["item_id"].tolist() == [30, 40]
+    assert explained["because"].tolist() == [[20, 10], [20]]
+    assert explained["contributions"].iloc[0] == pytest.approx([1.92, 1.44])
+    assert explained["contributions"].iloc[1] == pytest.approx([2.4])
+    assert explained["score"].tolist() == pytest.approx([3.36, 2.4])
+    assert explained["explained_score"].tolist() == pytest.approx(explained["score"].tolist())
+    assert explained["explained_share"].tolist() == pytest.approx([1.0, 1.0])
+    # Only the largest contributor: 1.92 of 3.36 is 4/7 of the score.
+    assert explain_user_recommendations(model, history, 1, top=1)["explained_share"].iloc[0] == pytest.approx(4 / 7)
+    with pytest.raises(ValueError, match=r"user 99 has no row in the history; expected one of its 3 user_id"):
+        explain_user_recommendations(model, history, 99)
+
+
+def test_a_merchant_s_potential_customers_are_explained_by_merchants_they_share_with_its_customers() -> None:
+    """Merchant 7's customers are users 1, 2 and 3; of them, two use merchant 10, one 20 and one 30, none 40. Every
+    weight is 1, so without shrinkage the cosines with 7 are 2/3 (10), 1/3 (20), 1/sqrt(6) (30) and 0 (40)."""
+    history = pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 3, 3, 4, 4, 4, 5, 5, 6],
+                            "item_id": [7, 10, 20, 7, 10, 7, 30, 10, 20, 30, 20, 40, 40], "weight": 1.0})
+    finder = CustomerFinder(shrinkage=0.0).fit(history)
+    found = finder.explain_potential_customers(7)
+    assert list(found.columns) == ["rank", "user_id", "score", "merchants_in_training", "shared_merchants",
+                                   "shared_with_customers"]
+    assert found["rank"].tolist() == [1, 2, 3] and found["user_id"].tolist() == [4, 5, 6]
+    assert found["score"].tolist() == pytest.approx([1 + 1 / math.sqrt(6), 1 / 3, 0.0], abs=1e-6)
+    assert found["merchants_in_training"].tolist() == [3, 2, 1]
+    # User 4: 20 and 30 tie with one customer each; the catalogue's order keeps 20.
+    assert found["shared_merchants"].tolist() == [[10, 20], [20], []]
+    assert found["shared_with_customers"].tolist() == [[2, 1], [1], []]
+    assert finder.explain_potential_customers(7, n=1, top=1)["shared_merchants"].tolist() == [[10]]
+    with pytest.raises(ValueError, match=r"merchant 99 has no customer in the training data; expected one of the 5"):
+        finder.explain_potential_customers(99)
+
+
 def test_mcc_categories_item_knn_only_matches_popularity(generated) -> None:
     folder, _ = generated
     table = evaluate_user_recommendations(split_interactions(folder, item="mcc"), k=10).set_index("model")
@@ -99,6 +147,25 @@ def test_the_command_refuses_bad_options(generated) -> None:
     folder, _ = generated
     result = CliRunner().invoke(app, ["analytics", "recommend", "--data", str(folder), "--item", "city"])
     assert result.exit_code == 2 and "item must be one of merchant, mcc" in result.output.replace("\n", " ")
+
+
+def test_the_command_lists_a_user_s_merchants_and_a_merchant_s_customers_with_their_reasons(generated,
+                                                                                             merchants) -> None:
+    from typer.testing import CliRunner
+
+    from unseen.cli import app
+
+    folder, _ = generated
+    user = int(merchants.train["user_id"].iloc[0])
+    merchant = int(merchants.train["item_id"].value_counts().index[0])
+    result = CliRunner().invoke(app, ["analytics", "recommend", "--data", str(folder), "--k", "3", "--user", str(user),
+                                      "--merchant", str(merchant)])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())  # the console wraps long lines
+    assert f"user {user}'s recommended merchants, because of the user's own merchants" in output
+    assert output.count("): because of ") == 3 and "% of the score" in output
+    assert f"merchant {merchant}'s likeliest new customers, with their merchants its" in output
+    assert output.count(" of them)") >= 3
 
 
 def test_the_random_floor_is_the_exact_expectation_of_a_random_ranking() -> None:

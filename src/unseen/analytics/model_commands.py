@@ -134,12 +134,13 @@ def churn_command(*, data: str | Path, engine, console: Console, days: int = 90,
 def recommend_command(*, data: str | Path, console: Console, item: str = "merchant", k: int = 10,
                       test_months: int = 12, merchant: int | None = None, user: int | None = None) -> dict:
     """Evaluate item-kNN against popularity (and, for merchants, the potential-customer methods) on a time split;
-    list a merchant's likeliest new customers or a user's recommended merchants when asked."""
+    list a merchant's likeliest new customers or a user's recommended merchants when asked, each with its reason
+    (the merchants it shares with the merchant's customers, or the user's items that carry the score)."""
     from unseen.analytics.recommend import (
         CustomerFinder,
         evaluate_potential_customers,
         evaluate_user_recommendations,
-        recommend_for_users,
+        explain_user_recommendations,
         split_interactions,
     )
     from unseen.ml.recommend import ItemKNNRecommender
@@ -170,15 +171,28 @@ def recommend_command(*, data: str | Path, console: Console, item: str = "mercha
     if merchant is not None:
         if item != "merchant":
             raise ValueError("--merchant needs --item merchant")
-        found = CustomerFinder().fit(history).potential_customers(merchant, n=k)
+        found = CustomerFinder().fit(history).explain_potential_customers(merchant, n=k)
         listed["customers"] = found["user_id"].tolist()
-        console.print(f"merchant {merchant}'s likeliest new customers: "
-                      + ", ".join(f"user {u}" for u in listed["customers"]))
+        listed["customer_reasons"] = found
+        customers_now = history.loc[history["item_id"] == merchant, "user_id"].nunique()
+        console.print(f"merchant {merchant}'s likeliest new customers, with their merchants its {customers_now:,} "
+                      "customers also use:")
+        for row in found.itertuples():
+            shared = ", ".join(f"{m} ({c} of them)" for m, c in zip(row.shared_merchants, row.shared_with_customers))
+            console.print(f"  {row.rank}. user {row.user_id} (score {row.score:.3f}): "
+                          + (shared or "no merchant in common with its customers"))
     if user is not None:
         if user not in set(history["user_id"].tolist()):
             raise ValueError(f"user {user} has no transaction in the data")
         model = ItemKNNRecommender(n_neighbors=50, shrinkage=10.0).fit(history)
-        found = recommend_for_users(model, history, [user], n=k)
+        found = explain_user_recommendations(model, history, user, n=k)
         listed["items"] = found["item_id"].tolist()
-        console.print(f"user {user}'s recommended {item}s: " + ", ".join(str(i) for i in listed["items"]))
+        listed["item_reasons"] = found
+        console.print(f"user {user}'s recommended {item}s, because of the user's own {item}s (their part of the "
+                      "score):")
+        for row in found.itertuples():
+            because = ", ".join(f"{i} ({c:.2f})" for i, c in zip(row.because, row.contributions))
+            console.print(f"  {row.rank}. {item} {row.item_id} (score {row.score:.3f}): "
+                          + (f"because of {because}; {row.explained_share:.0%} of the score" if because
+                             else f"none of the user's {item}s is like it; a popular {item}"))
     return {"users": users_table, "customers": customers_table, **listed}

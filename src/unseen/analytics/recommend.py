@@ -15,6 +15,10 @@ most distinct merchants).
 **Evaluation.** Training interactions are those before ``test_start`` (default: the last ``test_months`` months);
 the relevant items of a user are the merchants they first paid at in the test months (new to them), and the
 relevant users of a merchant are its new customers. Precision, recall, nDCG and hit rate at ``k``.
+
+**Reasons.** :func:`explain_user_recommendations` names the user's own merchants that carry each recommendation's
+score, :meth:`CustomerFinder.explain_potential_customers` the candidate's merchants that the merchant's current
+customers also use.
 """
 
 from __future__ import annotations
@@ -140,6 +144,85 @@ def recommend_for_users(model: ItemKNNRecommender, history: pd.DataFrame, users:
                          for user, items in lists.items() for rank, (item, score) in enumerate(items)])
 
 
+USER_EXPLANATION_COLUMNS = ("rank", "item_id", "score", "because", "contributions", "explained_score",
+                            "explained_share")
+
+
+def explain_user_recommendations(model: ItemKNNRecommender, history: pd.DataFrame, user, *, n: int = 10,
+                                 top: int = 3) -> pd.DataFrame:
+    """A user's ``n`` best new items, each with the user's own items that carry its score.
+
+    An item-kNN score is a sum over the user's items ``j`` of ``weight(user, j) * similarity(j, item)``; each term is
+    item ``j``'s contribution, and the ``top`` largest positive ones are the reason for the recommendation.
+
+    Parameters
+    ----------
+    model : ItemKNNRecommender
+        Fitted; the user's items it has not seen contribute nothing, as in its recommendations.
+    history : pandas.DataFrame
+        ``user_id, item_id, weight`` (repeated pairs are summed), for example :attr:`TimeSplitInteractions.train`;
+        only ``user``'s rows are read.
+    user
+        A ``user_id`` of ``history``.
+    n : int, default=10
+        Length of the list.
+    top : int, default=3
+        Most contributors named per item.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per recommended item, best first: ``rank, item_id, score``; ``because``, the user's items with the
+        largest positive contributions, largest first (ties in catalogue order), and ``contributions``, theirs;
+        ``explained_score``, the sum of every contribution (the score); ``explained_share``, the part of it the
+        ``because`` items carry (0 when it is not positive, as for a user the model only knows popular items for).
+
+    Raises
+    ------
+    ValueError
+        If ``user`` has no row in ``history``.
+
+    Examples
+    --------
+    User 1 pays at the baker (weight 3) and the grocer (weight 4). The butcher shares a customer with each, so
+    both explain it; the florist shares one with the grocer only.
+
+    >>> history = pd.DataFrame({"user_id": [1, 1, 2, 2, 3, 3, 3],
+    ...                         "item_id": ["baker", "grocer", "baker", "butcher", "grocer", "butcher", "florist"],
+    ...                         "weight": [3.0, 4.0, 4.0, 3.0, 3.0, 4.0, 1.0]})
+    >>> model = ItemKNNRecommender().fit(history)
+    >>> explained = explain_user_recommendations(model, history, 1)
+    >>> explained[["item_id", "because", "explained_share"]].to_dict("records")
+    [{'item_id': 'butcher', 'because': ['grocer', 'baker'], 'explained_share': 1.0}, \
+{'item_id': 'florist', 'because': ['grocer'], 'explained_share': 1.0}]
+    >>> [round(c, 2) for c in explained["contributions"].iloc[0]]
+    [1.92, 1.44]
+    """
+    own = history[history["user_id"] == user]
+    if own.empty:
+        raise ValueError(f"user {user!r} has no row in the history; expected one of its "
+                         f"{history['user_id'].nunique():,} user_id values")
+    recommended = recommend_for_users(model, own, [user], n=n)
+    position = own["item_id"].map(model._item_index)
+    known = position.notna().to_numpy()
+    weight = own["weight"].to_numpy(np.float64)[known]
+    weight = pd.Series(weight).groupby(position[known].to_numpy(np.int64)).sum()
+    items = weight.index.to_numpy(np.int64)
+    rows = []
+    if len(recommended):
+        targets = [model._item_index[item] for item in recommended["item_id"].tolist()]
+        # One row per recommended item, one column per item of the user's.
+        contribution = model.similarity_[items][:, targets].T.toarray() * weight.to_numpy()
+        for rec, terms in zip(recommended.itertuples(), contribution):
+            order = [j for j in np.argsort(-terms, kind="stable")[:top] if terms[j] > 0]
+            total = float(terms.sum())
+            rows.append({"rank": rec.rank, "item_id": rec.item_id, "score": rec.score,
+                         "because": model.item_ids_[items[order]].tolist(),
+                         "contributions": terms[order].tolist(), "explained_score": total,
+                         "explained_share": float(terms[order].sum() / total) if total > 0 else 0.0})
+    return pd.DataFrame(rows, columns=list(USER_EXPLANATION_COLUMNS))
+
+
 class CustomerFinder:
     """Finds the users most like a merchant's current customers among those who are not customers yet.
 
@@ -171,9 +254,7 @@ class CustomerFinder:
         """One score per user of :attr:`user_ids_`; current customers get ``-inf``."""
         if method not in CUSTOMER_METHODS:
             raise ValueError(f"method must be one of {', '.join(CUSTOMER_METHODS)}, not {method!r}")
-        position = self.knn_._item_index.get(merchant)
-        if position is None:
-            raise ValueError(f"merchant {merchant!r} has no customer in the training data")
+        position = self._position(merchant)
         column = self.customers_[:, position].toarray().ravel()
         if method == "item_knn":
             # Score(u) = sum over u's merchants j of sim(j, merchant) * weight(u, j).
@@ -191,10 +272,79 @@ class CustomerFinder:
 
     def potential_customers(self, merchant, *, n: int = 10, method: str = "item_knn") -> pd.DataFrame:
         """``user_id, score`` of the ``n`` likeliest new customers of ``merchant``, best first."""
+        rows, score = self._ranked(merchant, n=n, method=method)
+        return pd.DataFrame({"user_id": self.user_ids_[rows], "score": score})
+
+    def explain_potential_customers(self, merchant, *, n: int = 10, method: str = "item_knn",
+                                    top: int = 2) -> pd.DataFrame:
+        """The ``n`` likeliest new customers of ``merchant``, each with their merchants its customers also use.
+
+        The reason is the same whatever the ``method``: of the candidate's training merchants, the ``top`` that the
+        most of ``merchant``'s current customers use too.
+
+        Parameters
+        ----------
+        merchant
+            A merchant (item id) with a customer in the interactions given to :meth:`fit`.
+        n : int, default=10
+            Length of the list.
+        method : {"item_knn", "customer_centroid", "most_active"}, default="item_knn"
+            How candidates are ranked, as in :meth:`scores`.
+        top : int, default=2
+            Most shared merchants named per candidate.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per candidate, best first: ``rank, user_id, score``; ``merchants_in_training``, how many
+            merchants the candidate uses; ``shared_merchants``, those of them used by the most current customers
+            (at least one; ties in catalogue order) and ``shared_with_customers``, by how many.
+
+        Raises
+        ------
+        ValueError
+            If ``merchant`` has no customer in the training interactions, or ``method`` is unknown.
+
+        Examples
+        --------
+        Users 1 to 3 are merchant 7's customers; user 4 uses merchant 10 like two of them, 20 and 30 like one.
+
+        >>> history = pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 3, 3, 4, 4, 4, 5, 5, 6],
+        ...                         "item_id": [7, 10, 20, 7, 10, 7, 30, 10, 20, 30, 20, 40, 40], "weight": 1.0})
+        >>> found = CustomerFinder().fit(history).explain_potential_customers(7)
+        >>> found[["user_id", "shared_merchants", "shared_with_customers"]].to_dict("records")[:2]
+        [{'user_id': 4, 'shared_merchants': [10, 20], 'shared_with_customers': [2, 1]}, \
+{'user_id': 5, 'shared_merchants': [20], 'shared_with_customers': [1]}]
+        """
+        rows, score = self._ranked(merchant, n=n, method=method)
+        uses = self.matrix_ > 0
+        customers = self.customers_[:, self._position(merchant)].toarray().ravel() > 0
+        customers_using = np.asarray(uses[np.flatnonzero(customers)].sum(axis=0)).ravel()
+        found = []
+        for rank, (row, value) in enumerate(zip(rows.tolist(), score.tolist()), start=1):
+            theirs = uses.indices[uses.indptr[row]:uses.indptr[row + 1]]
+            overlap = customers_using[theirs]
+            common = [j for j in np.argsort(-overlap, kind="stable")[:top] if overlap[j] > 0]
+            found.append({"rank": rank, "user_id": self.user_ids_[row].item(), "score": value,
+                          "merchants_in_training": len(theirs),
+                          "shared_merchants": self.knn_.item_ids_[theirs[common]].tolist(),
+                          "shared_with_customers": overlap[common].tolist()})
+        return pd.DataFrame(found, columns=["rank", "user_id", "score", "merchants_in_training", "shared_merchants",
+                                            "shared_with_customers"])
+
+    def _position(self, merchant) -> int:
+        position = self.knn_._item_index.get(merchant)
+        if position is None:
+            raise ValueError(f"merchant {merchant!r} has no customer in the training data; expected one of the "
+                             f"{self.knn_.n_items_:,} merchants of the interactions given to fit")
+        return position
+
+    def _ranked(self, merchant, *, n: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of :attr:`matrix_` of the ``n`` likeliest new customers, best first, and their scores."""
         score = self.scores(merchant, method=method)
         order = np.argsort(-score, kind="stable")[:n]
         order = order[np.isfinite(score[order])]
-        return pd.DataFrame({"user_id": self.user_ids_[order], "score": score[order]})
+        return order, score[order]
 
 
 def evaluate_potential_customers(split: TimeSplitInteractions, *, k: int = 10, neighbours: int = 50,
