@@ -284,10 +284,7 @@ class ChurnReport:
     def auc_by_cutoff(self) -> pd.DataFrame:
         """ROC-AUC of every model and baseline at each test cut-off alone: ``as_of`` and one column per name (NaN
         at a cut-off with no churner or only churners)."""
-        names = [column for column in (*CHURN_BASELINES, *CHURN_MODELS) if column in self.scores.columns]
-        rows = [{"as_of": cut, **{name: roc_auc(group["churned"], group[name]) for name in names}}
-                for cut, group in self.scores.groupby("as_of")]
-        return pd.DataFrame(rows, columns=["as_of", *names])
+        return _auc_by_cutoff(self.scores)
 
     def cutoff_roles(self, dataset: pd.DataFrame) -> pd.DataFrame:
         """Every cut-off of ``dataset`` (the one trained on) with its part in the split: ``as_of, active_users,
@@ -358,20 +355,25 @@ def train_churn_models(dataset: pd.DataFrame, *, models: Sequence[str] = CHURN_M
     notes = [f"churn: no transaction in the {days} days from the cut-off, among users active in the days before",
              f"train: {len(train_cuts)} cut-offs {train_cuts[0]:%Y-%m} to {train_cuts[-1]:%Y-%m}; "
              f"test: {len(test_cuts)} cut-offs {test_cuts[0]:%Y-%m} to {test_cuts[-1]:%Y-%m}"]
-    report = ChurnReport(table=pd.DataFrame(), scores=scores, models=fitted, train_cutoffs=train_cuts,
-                         test_cutoffs=test_cuts, days=days, train_rows=len(train),
-                         churn_rate={"train": float(y_train.mean()), "test": float(y_test.mean())},
-                         seconds=0.0, notes=notes)
-    per_cut = report.auc_by_cutoff()
-    report.table = pd.DataFrame([
+    per_cut = _auc_by_cutoff(scores)
+    table = pd.DataFrame([
         {"model": name, "label": CHURN_LABELS[name], "roc_auc": roc_auc(y_test, scores[name]),
          "average_precision": average_precision(y_test, scores[name]),
          "lift_top_decile": lift_at_top(y_test, scores[name], 0.1),
          "brier": float(np.mean((scores[name] - y_test) ** 2)) if name in fitted else float("nan"),
          "mean_auc_per_cutoff": float(np.nanmean(per_cut[name]))}
         for name in [*CHURN_BASELINES, *models]])
-    report.seconds = time.perf_counter() - began
-    return report
+    return ChurnReport(table=table, scores=scores, models=fitted, train_cutoffs=train_cuts, test_cutoffs=test_cuts,
+                       days=days, train_rows=len(train),
+                       churn_rate={"train": float(y_train.mean()), "test": float(y_test.mean())},
+                       seconds=time.perf_counter() - began, notes=notes)
+
+
+def _auc_by_cutoff(scores: pd.DataFrame) -> pd.DataFrame:
+    names = [column for column in (*CHURN_BASELINES, *CHURN_MODELS) if column in scores.columns]
+    rows = [{"as_of": cut, **{name: roc_auc(group["churned"], group[name]) for name in names}}
+            for cut, group in scores.groupby("as_of")]
+    return pd.DataFrame(rows, columns=["as_of", *names])
 
 
 def compare_horizons(activity: DailyActivity, horizons: Sequence[int], *, came_back_days: int = 180,
